@@ -1,0 +1,687 @@
+package callgraph
+
+import (
+	"strings"
+
+	"github.com/lockorder/lockorder/parser"
+)
+
+// maxAcquires bounds the transitive lock-class set kept per function.
+const maxAcquires = 256
+
+// state is the abstract state at a program point: the locks that are held
+// on every path to it (must-hold), IRQ state, preemption and RCU depth.
+type state struct {
+	held    []Held
+	irq     int8
+	irqLine int32
+	prevIRQ int8
+	preempt int8
+	rcu     int8
+	guarded bool
+	loop    int32
+	reached bool
+}
+
+func (s state) clone() state {
+	s.held = append([]Held(nil), s.held...)
+	return s
+}
+
+// join merges b into a; it reports whether a changed.
+func join(a *state, b state) bool {
+	if !b.reached {
+		return false
+	}
+	if !a.reached {
+		*a = b.clone()
+		return true
+	}
+	changed := false
+	// must-hold: keep the locks held on both paths
+	out := a.held[:0:0]
+	for _, h := range a.held {
+		if containsClass(b.held, h.Class) {
+			if !h.IRQOff || heldIRQOff(b.held, h.Class) {
+				out = append(out, h)
+			} else {
+				h.IRQOff = false
+				out = append(out, h)
+				changed = true
+			}
+		} else {
+			changed = true
+		}
+	}
+	a.held = out
+	if a.irq != b.irq {
+		var n int8
+		switch {
+		case a.irq == irqOn || b.irq == irqOn:
+			n = irqOn
+		default:
+			n = irqCaller
+		}
+		if n != a.irq {
+			a.irq = n
+			changed = true
+		}
+	}
+	if b.preempt < a.preempt {
+		a.preempt = b.preempt
+		changed = true
+	}
+	if b.rcu < a.rcu {
+		a.rcu = b.rcu
+		changed = true
+	}
+	if a.guarded && !b.guarded {
+		a.guarded = false
+		changed = true
+	}
+	if a.loop != b.loop && a.loop != -1 {
+		// keep the innermost loop seen first; loops nest, so a differing
+		// one means we left it on one path
+		if b.loop == -1 {
+			a.loop = -1
+			changed = true
+		}
+	}
+	return changed
+}
+
+func containsClass(hs []Held, c int32) bool {
+	for _, h := range hs {
+		if h.Class == c {
+			return true
+		}
+	}
+	return false
+}
+
+func heldIRQOff(hs []Held, c int32) bool {
+	for _, h := range hs {
+		if h.Class == c && h.IRQOff {
+			return true
+		}
+	}
+	return false
+}
+
+// analyze runs the dataflow of every function, callees first, then
+// propagates effects and lock sets.
+func (p *Program) analyze() {
+	comps := p.sccs()
+	for _, comp := range comps {
+		for _, id := range comp {
+			p.dataflow(p.Funcs[id])
+		}
+		for pass := 0; pass < 2; pass++ {
+			for _, id := range comp {
+				p.acquires(p.Funcs[id])
+			}
+			if len(comp) == 1 {
+				break
+			}
+		}
+	}
+	p.effects()
+}
+
+func (p *Program) dataflow(f *Func) {
+	nodes := f.Src.Nodes
+	siteOf := make(map[int32]int32, len(f.Sites))
+	for i := range f.Sites {
+		siteOf[f.Sites[i].Node] = int32(i)
+	}
+	in := make([]state, len(nodes))
+	in[0] = state{reached: true, loop: -1}
+	work := []int32{0}
+	queued := make([]bool, len(nodes))
+	queued[0] = true
+	limit := 64 * (len(nodes) + 8)
+	releasesUnknown := map[int32]bool{}
+	for steps := 0; len(work) > 0 && steps < limit; steps++ {
+		ni := work[0]
+		work = work[1:]
+		queued[ni] = false
+		n := &nodes[ni]
+		st := in[ni].clone()
+		var outs []state
+		switch n.Kind {
+		case parser.NCall, parser.NScopeEnd:
+			if si, ok := siteOf[ni]; ok && n.Kind == parser.NCall {
+				s := &f.Sites[si]
+				s.Held = append(s.Held[:0], st.held...)
+				s.IRQ, s.IRQLine, s.Preempt, s.RCU, s.Guarded, s.Loop, s.Reached =
+					st.irq, st.irqLine, st.preempt, st.rcu, st.guarded, st.loop, true
+				p.transfer(f, si, &st, releasesUnknown)
+			} else if n.Kind == parser.NScopeEnd {
+				p.scopeEnd(f, n, &st)
+			}
+			outs = []state{st}
+		case parser.NBranch:
+			t, e := st.clone(), st.clone()
+			p.branch(f, n, &t, &e)
+			outs = []state{t, e}
+		case parser.NLoop:
+			body := st.clone()
+			body.loop = ni
+			outs = []state{body, st}
+			if len(n.Succ) == 1 {
+				outs = outs[1:]
+			}
+		default:
+			outs = []state{st}
+		}
+		for k, s := range n.Succ {
+			if s < 0 || int(s) >= len(nodes) {
+				continue
+			}
+			o := outs[0]
+			if k < len(outs) {
+				o = outs[k]
+			}
+			if n.Kind == parser.NLoop && k == 1 {
+				// leaving the loop: restore the enclosing loop
+				o.loop = in[ni].loop
+			}
+			if join(&in[s], o) && !queued[s] {
+				queued[s] = true
+				work = append(work, s)
+			}
+		}
+	}
+	exit := in[1]
+	f.ExitHeld = nil
+	f.ExitIRQ = irqCaller
+	if exit.reached {
+		for _, h := range exit.held {
+			// a lock the caller held, dropped and taken again is not a
+			// lock this function returns holding
+			if !h.Trylock && !releasesUnknown[h.Class] {
+				f.ExitHeld = append(f.ExitHeld, h)
+			}
+		}
+		f.ExitIRQ = exit.irq
+	}
+	// A function that releases a class it never acquires is an unlock
+	// wrapper (task_rq_unlock & co.).
+	f.Releases = nil
+	for c := range releasesUnknown {
+		acquired := false
+		for _, s := range f.Sites {
+			for _, a := range s.Acq {
+				if a.Class == c {
+					acquired = true
+				}
+			}
+		}
+		if !acquired || !containsClass(exit.held, c) {
+			f.Releases = append(f.Releases, c)
+		}
+	}
+	sortInt32(f.Releases)
+}
+
+func sortInt32(xs []int32) {
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && xs[j] < xs[j-1]; j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
+		}
+	}
+}
+
+func (p *Program) lockArgs(f *Func, n *parser.Node, pr *Prim) []int32 {
+	var out []int32
+	if pr.Class != "" {
+		c := p.Class(pr.Class, pr.Kind, true)
+		if pr.Double {
+			return []int32{c, c}
+		}
+		return []int32{c}
+	}
+	for _, ai := range pr.Args {
+		if ai < 0 || ai >= len(n.Args) {
+			continue
+		}
+		name, typed := p.LockClass(f, n.Args[ai])
+		out = append(out, p.Class(name, pr.Kind, typed))
+	}
+	return out
+}
+
+func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bool) {
+	s := &f.Sites[si]
+	n := &f.Src.Nodes[s.Node]
+	if pr := s.Prim; pr != nil {
+		switch pr.Op {
+		case OpAcquire:
+			before := st.irq
+			if pr.IRQOff {
+				st.irq = irqOff
+				st.irqLine = n.Line
+			}
+			s.Acq = s.Acq[:0]
+			for _, c := range p.lockArgs(f, n, pr) {
+				h := Held{Class: c, Line: n.Line, Col: n.Col, Site: si, IRQOff: st.irq == irqOff,
+					prevIRQ: before, Nested: pr.Nested || hasNestingArg(n.Args), Double: pr.Double, Read: pr.Read}
+				s.Acq = append(s.Acq, h)
+				st.held = append(st.held, h)
+			}
+		case OpRelease:
+			for _, c := range p.lockArgs(f, n, pr) {
+				found := false
+				for i := len(st.held) - 1; i >= 0; i-- {
+					if st.held[i].Class == c {
+						if pr.IRQOn {
+							st.irq = st.held[i].prevIRQ
+							if strings.HasSuffix(pr.Name, "_irq") {
+								st.irq = irqOn
+							}
+						}
+						st.held = append(st.held[:i], st.held[i+1:]...)
+						found = true
+						break
+					}
+				}
+				if !found {
+					relUnknown[c] = true
+					if pr.IRQOn {
+						st.irq = irqOn
+					}
+				}
+			}
+		}
+		switch {
+		case pr.IRQDisable:
+			st.prevIRQ = st.irq
+			st.irq = irqOff
+			st.irqLine = n.Line
+		case pr.IRQEnable:
+			if strings.HasSuffix(pr.Name, "restore") {
+				st.irq = st.prevIRQ
+			} else {
+				st.irq = irqOn
+			}
+		}
+		if pr.PreemptOff && st.preempt < 100 {
+			st.preempt++
+		}
+		if pr.PreemptOn && st.preempt > 0 {
+			st.preempt--
+		}
+		if pr.RCULock && st.rcu < 100 {
+			st.rcu++
+		}
+		if pr.RCUUnlock && st.rcu > 0 {
+			st.rcu--
+		}
+		return
+	}
+	// A call to a defined function: apply its lock/IRQ effects.
+	if s.Indirect || len(s.Targets) == 0 {
+		return
+	}
+	t0 := p.Funcs[s.Targets[0]]
+	for _, c := range t0.Releases {
+		for i := len(st.held) - 1; i >= 0; i-- {
+			if st.held[i].Class == c {
+				st.held = append(st.held[:i], st.held[i+1:]...)
+				break
+			}
+		}
+	}
+	for _, h := range t0.ExitHeld {
+		if !p.Classes[h.Class].Typed {
+			continue
+		}
+		h.Line, h.Col, h.Site = n.Line, n.Col, si
+		st.held = append(st.held, h)
+	}
+	switch t0.ExitIRQ {
+	case irqOff:
+		st.irq = irqOff
+		st.irqLine = n.Line
+	case irqOn:
+		st.irq = irqOn
+	}
+}
+
+func hasNestingArg(args []string) bool {
+	for _, a := range args[1:min(len(args), 3)] {
+		if strings.Contains(a, "NESTING") || strings.Contains(a, "SUBCLASS") {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Program) scopeEnd(f *Func, n *parser.Node, st *state) {
+	pr := p.guardPrim(n.Recv)
+	if pr == nil {
+		return
+	}
+	switch {
+	case pr.Op == OpAcquire:
+		for _, c := range p.lockArgs(f, n, pr) {
+			for i := len(st.held) - 1; i >= 0; i-- {
+				if st.held[i].Class == c {
+					st.irq = st.held[i].prevIRQ
+					st.held = append(st.held[:i], st.held[i+1:]...)
+					break
+				}
+			}
+		}
+	case pr.IRQDisable:
+		st.irq = st.prevIRQ
+	case pr.PreemptOff:
+		if st.preempt > 0 {
+			st.preempt--
+		}
+	case pr.RCULock:
+		if st.rcu > 0 {
+			st.rcu--
+		}
+	}
+}
+
+// branch refines the states of a branch's two edges: a trylock in the
+// condition holds the lock on its success edge; a sleep guard marks the
+// edge on which blocking is allowed.
+func (p *Program) branch(f *Func, n *parser.Node, t, e *state) {
+	cond := n.Cond
+	if cond == "" || cond == "#if" {
+		return
+	}
+	for _, w := range callsInText(cond) {
+		if pr := p.K.Prim(w.name); pr != nil && pr.Op == OpTrylock {
+			fake := parser.Node{Args: w.args, Line: n.Line, Col: n.Col}
+			succ := t
+			if w.negated {
+				succ = e
+			}
+			for _, c := range p.lockArgs(f, &fake, pr) {
+				succ.held = append(succ.held, Held{Class: c, Line: n.Line, Col: n.Col, Site: -1,
+					IRQOff: succ.irq == irqOff || pr.IRQOff, prevIRQ: succ.irq, Trylock: true})
+			}
+			if pr.IRQOff {
+				succ.irq = irqOff
+			}
+		}
+		for _, g := range p.K.Table.Effects.SleepGuards {
+			neg := strings.HasPrefix(g, "!")
+			name := strings.TrimPrefix(g, "!")
+			if w.name != name {
+				continue
+			}
+			if neg == w.negated {
+				t.guarded = true
+			} else {
+				e.guarded = true
+			}
+		}
+	}
+}
+
+type textCall struct {
+	name    string
+	args    []string
+	negated bool
+}
+
+// callsInText finds the calls `name(args)` in a condition's text and
+// whether each is negated by a `!` in front of it.
+func callsInText(s string) []textCall {
+	var out []textCall
+	for i := 0; i < len(s); i++ {
+		if !isWord(s[i]) || (i > 0 && isWord(s[i-1])) {
+			continue
+		}
+		j := i
+		for j < len(s) && isWord(s[j]) {
+			j++
+		}
+		k := j
+		for k < len(s) && s[k] == ' ' {
+			k++
+		}
+		if k >= len(s) || s[k] != '(' {
+			i = j
+			continue
+		}
+		end := matchParen(s, k)
+		if end < 0 {
+			break
+		}
+		neg := false
+		for b := i - 1; b >= 0; b-- {
+			if s[b] == ' ' || s[b] == '(' {
+				continue
+			}
+			neg = s[b] == '!'
+			break
+		}
+		out = append(out, textCall{name: s[i:j], args: parser.SplitArgs([]byte(s[k : end+1])), negated: neg})
+		i = j
+	}
+	return out
+}
+
+// acquires computes the transitive lock set of f over direct calls.
+func (p *Program) acquires(f *Func) {
+	if f.Acquires == nil {
+		f.Acquires = map[int32]int32{}
+	}
+	for si := range f.Sites {
+		s := &f.Sites[si]
+		for _, a := range s.Acq {
+			if _, ok := f.Acquires[a.Class]; !ok && len(f.Acquires) < maxAcquires {
+				f.Acquires[a.Class] = int32(si)
+			}
+		}
+		if s.Indirect || s.Prim != nil {
+			continue
+		}
+		for _, t := range s.Targets {
+			for c := range p.Funcs[t].Acquires {
+				if len(f.Acquires) >= maxAcquires {
+					return
+				}
+				if _, ok := f.Acquires[c]; !ok {
+					f.Acquires[c] = int32(si)
+				}
+			}
+		}
+	}
+}
+
+// siteEffect reports whether a site is itself a source of an effect.
+func (p *Program) siteEffect(f *Func, s *Site, e Effect) bool {
+	pr := s.Prim
+	if pr == nil || !s.Reached {
+		return false
+	}
+	switch e {
+	case EffSleep, EffSleepStrict:
+		if s.Guarded {
+			return false
+		}
+		if e == EffSleepStrict && pr.IdleYield {
+			return false
+		}
+		if pr.Sleep {
+			return true
+		}
+		if pr.SleepGFP > 0 {
+			n := &f.Src.Nodes[s.Node]
+			i := pr.SleepGFP - 1
+			return i < len(n.Args) && p.K.BlockingGFP(n.Args[i])
+		}
+	case EffWake:
+		return pr.Wake
+	case EffIPI:
+		if pr.IPIWait == 1 {
+			return true
+		}
+		if pr.IPIWait > 1 {
+			n := &f.Src.Nodes[s.Node]
+			i := pr.IPIWait - 2
+			if i < len(n.Args) {
+				a := strings.TrimSpace(n.Args[i])
+				return a != "0" && a != "false"
+			}
+		}
+	}
+	return false
+}
+
+// effects propagates may-effects from their source sites to every caller
+// by a reverse breadth-first search, which also gives shortest witnesses.
+func (p *Program) effects() {
+	type edge struct{ caller, site int32 }
+	callers := make([][]edge, len(p.Funcs))
+	for _, f := range p.Funcs {
+		for si := range f.Sites {
+			s := &f.Sites[si]
+			if !s.Reached {
+				continue
+			}
+			for _, t := range s.Targets {
+				callers[t] = append(callers[t], edge{f.ID, int32(si)})
+			}
+		}
+	}
+	for _, f := range p.Funcs {
+		for e := range f.ViaDirect {
+			f.ViaDirect[e], f.ViaAny[e] = -1, -1
+		}
+	}
+	for e := Effect(0); e < numEffects; e++ {
+		for _, direct := range []bool{true, false} {
+			var queue []int32
+			via := func(f *Func) *int32 {
+				if direct {
+					return &f.ViaDirect[e]
+				}
+				return &f.ViaAny[e]
+			}
+			for _, f := range p.Funcs {
+				for si := range f.Sites {
+					if p.siteEffect(f, &f.Sites[si], e) {
+						*via(f) = int32(si)
+						queue = append(queue, f.ID)
+						break
+					}
+				}
+			}
+			for len(queue) > 0 {
+				g := queue[0]
+				queue = queue[1:]
+				for _, c := range callers[g] {
+					cf := p.Funcs[c.caller]
+					s := &cf.Sites[c.site]
+					if direct && s.Indirect {
+						continue
+					}
+					if e <= EffSleepStrict && s.Guarded {
+						continue
+					}
+					if v := via(cf); *v < 0 {
+						*v = c.site
+						queue = append(queue, cf.ID)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Step is one step of a witness path: a call site in a function.
+type Step struct {
+	Func int32
+	Site int32
+}
+
+// EffectPath returns the chain of call sites from f's site si to the
+// source of effect e (the last step is the primitive call).
+func (p *Program) EffectPath(f *Func, si int32, e Effect, direct bool) []Step {
+	var out []Step
+	seen := map[int32]bool{}
+	for len(out) < 64 {
+		out = append(out, Step{f.ID, si})
+		s := &f.Sites[si]
+		if p.siteEffect(f, s, e) {
+			return out
+		}
+		var next *Func
+		for _, t := range s.Targets {
+			tf := p.Funcs[t]
+			v := tf.ViaAny[e]
+			if direct {
+				v = tf.ViaDirect[e]
+			}
+			if v >= 0 && !seen[t] {
+				next = tf
+				si = v
+				break
+			}
+		}
+		if next == nil {
+			return out
+		}
+		seen[next.ID] = true
+		f = next
+	}
+	return out
+}
+
+// HasEffect reports whether calling site s of f may have effect e.
+func (p *Program) HasEffect(f *Func, s *Site, e Effect, direct bool) bool {
+	if p.siteEffect(f, s, e) {
+		return true
+	}
+	if direct && s.Indirect {
+		return false
+	}
+	for _, t := range s.Targets {
+		v := p.Funcs[t].ViaAny[e]
+		if direct {
+			v = p.Funcs[t].ViaDirect[e]
+		}
+		if v >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// AcquirePath returns the chain of sites from f's site si to the
+// acquisition of class c.
+func (p *Program) AcquirePath(f *Func, si int32, c int32) []Step {
+	var out []Step
+	seen := map[int32]bool{f.ID: true}
+	for len(out) < 64 {
+		out = append(out, Step{f.ID, si})
+		s := &f.Sites[si]
+		for _, a := range s.Acq {
+			if a.Class == c {
+				return out
+			}
+		}
+		var next *Func
+		for _, t := range s.Targets {
+			tf := p.Funcs[t]
+			if v, ok := tf.Acquires[c]; ok && !seen[t] {
+				next, si = tf, v
+				break
+			}
+		}
+		if next == nil {
+			return out
+		}
+		seen[next.ID] = true
+		f = next
+	}
+	return out
+}

@@ -1,0 +1,230 @@
+package callgraph
+
+import (
+	"sort"
+
+	"github.com/dominikbraun/graph"
+)
+
+// Reach is the set of functions reachable from some entry points, each
+// with the call that first reached it (a breadth-first tree, so paths are
+// shortest).
+type Reach struct {
+	Entries []int32
+	parent  map[int32]Step // callee -> (caller, site); entries map to Site -1
+}
+
+// Reached reports whether f is reachable.
+func (r *Reach) Reached(f int32) bool { _, ok := r.parent[f]; return ok }
+
+// PathTo returns the call chain from an entry point to f: each step is a
+// call site whose callee is the next step's function. The last step is
+// Step{f, -1}.
+func (r *Reach) PathTo(f int32) []Step {
+	var rev []Step
+	cur := Step{f, -1}
+	for i := 0; i < 256; i++ {
+		rev = append(rev, cur)
+		par, ok := r.parent[cur.Func]
+		if !ok || par.Site < 0 {
+			break
+		}
+		cur = par
+	}
+	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+		rev[i], rev[j] = rev[j], rev[i]
+	}
+	return rev
+}
+
+// ReachFrom computes what the entries reach through calls (direct only,
+// or through function pointers too). A call the dataflow found
+// unreachable, or made under a sleep guard when skipGuarded, is not
+// followed.
+func (p *Program) ReachFrom(entries []int32, direct bool) *Reach {
+	r := &Reach{Entries: entries, parent: map[int32]Step{}}
+	queue := append([]int32(nil), entries...)
+	for _, e := range entries {
+		r.parent[e] = Step{-1, -1}
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		f := p.Funcs[id]
+		for si := range f.Sites {
+			s := &f.Sites[si]
+			if !s.Reached || (direct && s.Indirect) {
+				continue
+			}
+			for _, t := range s.Targets {
+				if _, ok := r.parent[t]; !ok {
+					r.parent[t] = Step{id, int32(si)}
+					queue = append(queue, t)
+				}
+			}
+		}
+	}
+	return r
+}
+
+// FuncIDs returns the ids of functions with the given names.
+func (p *Program) FuncIDs(names []string) []int32 {
+	var out []int32
+	for _, n := range names {
+		out = append(out, p.byName[n]...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// OrderEdge is "To is acquired while From is held", with its witness: the
+// holding function, where From was taken, and the call chain to the
+// acquisition of To.
+type OrderEdge struct {
+	From, To  int32
+	Holder    int32
+	HeldLine  int32
+	HeldCol   int32
+	Path      []Step
+	Witnesses int
+}
+
+// LockOrder is the lock-order graph over typed lock classes.
+type LockOrder struct {
+	Edges map[[2]int32]*OrderEdge
+	G     graph.Graph[string, string]
+}
+
+// LockOrder computes the lock-order graph: an edge A->B for every
+// acquisition of B (directly or through direct calls) while A is held.
+// Nested acquisitions of one class are not edges.
+func (p *Program) LockOrder() *LockOrder {
+	lo := &LockOrder{Edges: map[[2]int32]*OrderEdge{}}
+	add := func(f *Func, h Held, to int32, si int32) {
+		if h.Class == to || !p.Classes[h.Class].Typed || !p.Classes[to].Typed {
+			return
+		}
+		k := [2]int32{h.Class, to}
+		if e, ok := lo.Edges[k]; ok {
+			e.Witnesses++
+			return
+		}
+		lo.Edges[k] = &OrderEdge{From: h.Class, To: to, Holder: f.ID, HeldLine: h.Line, HeldCol: h.Col,
+			Path: p.AcquirePath(f, si, to), Witnesses: 1}
+	}
+	for _, f := range p.Funcs {
+		for si := range f.Sites {
+			s := &f.Sites[si]
+			if !s.Reached || len(s.Held) == 0 {
+				continue
+			}
+			for _, h := range s.Held {
+				if h.Trylock {
+					continue
+				}
+				for _, a := range s.Acq {
+					add(f, h, a.Class, int32(si))
+				}
+				if s.Prim != nil || s.Indirect {
+					continue
+				}
+				for _, t := range s.Targets {
+					classes := make([]int32, 0, len(p.Funcs[t].Acquires))
+					for c := range p.Funcs[t].Acquires {
+						classes = append(classes, c)
+					}
+					sortInt32(classes)
+					for _, c := range classes {
+						add(f, h, c, int32(si))
+					}
+				}
+			}
+		}
+	}
+	g := graph.New(graph.StringHash, graph.Directed())
+	keys := make([][2]int32, 0, len(lo.Edges))
+	for k := range lo.Edges {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i][0] != keys[j][0] {
+			return keys[i][0] < keys[j][0]
+		}
+		return keys[i][1] < keys[j][1]
+	})
+	for _, k := range keys {
+		a, b := p.Classes[k[0]].Name, p.Classes[k[1]].Name
+		_ = g.AddVertex(a)
+		_ = g.AddVertex(b)
+		_ = g.AddEdge(a, b)
+	}
+	lo.G = g
+	return lo
+}
+
+// Cycles returns lock-order cycles: every ABBA pair, and for strongly
+// connected components without one, a shortest cycle. Each cycle is a list
+// of classes c0 -> c1 -> ... -> c0.
+func (p *Program) Cycles(lo *LockOrder) [][]int32 {
+	comps, err := graph.StronglyConnectedComponents(lo.G)
+	if err != nil {
+		return nil
+	}
+	var out [][]int32
+	for _, comp := range comps {
+		if len(comp) < 2 {
+			continue
+		}
+		ids := make([]int32, 0, len(comp))
+		for _, n := range comp {
+			ids = append(ids, p.classIdx[n])
+		}
+		sortInt32(ids)
+		in := map[int32]bool{}
+		for _, id := range ids {
+			in[id] = true
+		}
+		found := false
+		for i, a := range ids {
+			for _, b := range ids[i+1:] {
+				if lo.Edges[[2]int32{a, b}] != nil && lo.Edges[[2]int32{b, a}] != nil {
+					out = append(out, []int32{a, b})
+					found = true
+				}
+			}
+		}
+		if found {
+			continue
+		}
+		// shortest cycle through the smallest class
+		start := ids[0]
+		prev := map[int32]int32{start: -1}
+		queue := []int32{start}
+		var last int32 = -1
+		for len(queue) > 0 && last < 0 {
+			u := queue[0]
+			queue = queue[1:]
+			for _, v := range ids {
+				if lo.Edges[[2]int32{u, v}] == nil {
+					continue
+				}
+				if v == start {
+					last = u
+					break
+				}
+				if _, ok := prev[v]; !ok {
+					prev[v] = u
+					queue = append(queue, v)
+				}
+			}
+		}
+		if last >= 0 {
+			var cyc []int32
+			for c := last; c != -1; c = prev[c] {
+				cyc = append([]int32{c}, cyc...)
+			}
+			out = append(out, cyc)
+		}
+	}
+	return out
+}

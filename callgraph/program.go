@@ -1,0 +1,401 @@
+package callgraph
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/lockorder/lockorder/parser"
+)
+
+// Options select what the program links.
+type Options struct {
+	// Arch is the architecture whose arch/ subtree counts (default x86);
+	// definitions under other arch/ directories are used only when no
+	// other definition exists.
+	Arch string
+	// MaxIndirectTargets bounds field-based resolution: a call through a
+	// field stored with more functions than this is left unresolved.
+	MaxIndirectTargets int
+}
+
+// Effect is a may-effect propagated bottom-up through calls.
+type Effect uint8
+
+const (
+	EffSleep       Effect = iota // may block (includes cond_resched & co.)
+	EffSleepStrict               // may block, not counting how idle yields
+	EffWake                      // wakes a task (try_to_wake_up)
+	EffIPI                       // sends a synchronous cross-CPU call
+	numEffects
+)
+
+// Func is one function of the program.
+type Func struct {
+	ID    int32
+	File  int32
+	Src   *parser.Func
+	Sites []Site
+
+	// Via gives, per effect, the index of the site through which the
+	// function has the effect (-1: none), over direct calls only
+	// (ViaDirect) or over all calls (ViaAny).
+	ViaDirect [numEffects]int32
+	ViaAny    [numEffects]int32
+	// Acquires maps lock classes the function takes (directly or through
+	// direct calls) to the site that leads to the acquisition.
+	Acquires map[int32]int32
+	// ExitHeld are locks still held when the function returns (lock
+	// wrappers such as task_rq_lock), Releases the classes it releases
+	// without taking them (unlock wrappers).
+	ExitHeld []Held
+	Releases []int32
+	ExitIRQ  int8 // irqCaller, irqOff or irqOn
+
+	vars map[string]parser.Var
+}
+
+// Site is one call in a function, with the state in force when it is made.
+type Site struct {
+	Node      int32
+	Line, Col int32
+	Callee    string
+	Indirect  bool
+	Prim      *Prim
+	Targets   []int32
+	// Held are the locks held when the call is made (before its effect).
+	Held    []Held
+	IRQ     int8 // irqCaller, irqOff, irqOn
+	IRQLine int32
+	Preempt int8
+	RCU     int8
+	Guarded bool // under a sleep guard (gfpflags_allow_blocking(), ...)
+	// Acq lists the locks a lock primitive at this site acquires.
+	Acq []Held
+	// Loop is the innermost enclosing loop node (-1 none).
+	Loop int32
+	// Reached is false for calls the dataflow found unreachable.
+	Reached bool
+}
+
+// IRQ states at a program point.
+const (
+	irqCaller int8 = iota // as the caller left them
+	irqOff
+	irqOn
+)
+
+// IRQsOff reports whether IRQs are known to be off at the site.
+func (s *Site) IRQsOff() bool { return s.IRQ == irqOff }
+
+// Held is a lock held at a program point.
+type Held struct {
+	Class     int32
+	Line, Col int32 // where it was acquired (in the holding function)
+	Site      int32 // acquiring site in the holding function
+	IRQOff    bool  // IRQs are off while it is held
+	prevIRQ   int8
+	Nested    bool
+	Double    bool
+	Read      bool
+	Trylock   bool
+}
+
+// ClassInfo describes an interned lock class.
+type ClassInfo struct {
+	Name  string
+	Kind  string
+	Typed bool // resolved through types (or a global); textual otherwise
+}
+
+// Program is the linked program.
+type Program struct {
+	K       *Knowledge
+	Files   []*parser.File
+	Funcs   []*Func
+	Classes []ClassInfo
+
+	byName   map[string][]int32
+	classIdx map[string]int32
+	structs  map[string]map[string]parser.Var
+	typedefs map[string]parser.Typedef
+	globals  map[string]parser.Var
+	fileGlob []map[string]parser.Var
+	stores   map[string][]int32
+	opts     Options
+
+	// Stats
+	DirectCalls, DirectResolved, IndirectCalls, IndirectResolved int
+}
+
+// Build links files into a program and computes states and summaries.
+func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
+	if opts.Arch == "" {
+		opts.Arch = "x86"
+	}
+	if opts.MaxIndirectTargets == 0 {
+		opts.MaxIndirectTargets = 64
+	}
+	p := &Program{K: k, Files: files, byName: map[string][]int32{}, classIdx: map[string]int32{},
+		structs: map[string]map[string]parser.Var{}, typedefs: map[string]parser.Typedef{},
+		globals: map[string]parser.Var{}, stores: map[string][]int32{}, opts: opts}
+	for fi, f := range files {
+		fg := map[string]parser.Var{}
+		for _, g := range f.Globals {
+			fg[g.Name] = g
+			if old, ok := p.globals[g.Name]; !ok || old.Type == "" {
+				p.globals[g.Name] = g
+			}
+		}
+		p.fileGlob = append(p.fileGlob, fg)
+		for _, s := range f.Structs {
+			m := p.structs[s.Name]
+			if m == nil {
+				m = map[string]parser.Var{}
+				p.structs[s.Name] = m
+			}
+			for _, fl := range s.Fields {
+				if _, ok := m[fl.Name]; !ok {
+					m[fl.Name] = fl
+				}
+			}
+		}
+		for _, t := range f.Typedefs {
+			if _, ok := p.typedefs[t.Name]; !ok {
+				p.typedefs[t.Name] = t
+			}
+		}
+		for i := range f.Funcs {
+			id := int32(len(p.Funcs))
+			p.Funcs = append(p.Funcs, &Func{ID: id, File: int32(fi), Src: &f.Funcs[i]})
+			p.byName[f.Funcs[i].Name] = append(p.byName[f.Funcs[i].Name], id)
+		}
+	}
+	for _, f := range files {
+		for _, s := range f.Stores {
+			for _, id := range p.byName[s.Func] {
+				p.stores[s.Field] = appendUnique(p.stores[s.Field], id)
+			}
+		}
+	}
+	p.link()
+	p.analyze()
+	return p
+}
+
+func appendUnique(xs []int32, x int32) []int32 {
+	for _, y := range xs {
+		if y == x {
+			return xs
+		}
+	}
+	return append(xs, x)
+}
+
+// archOf returns the architecture directory of a path ("" if none).
+func archOf(path string) string {
+	i := strings.Index(path, "arch/")
+	if i < 0 || (i > 0 && path[i-1] != '/') {
+		return ""
+	}
+	rest := path[i+5:]
+	if j := strings.IndexByte(rest, '/'); j > 0 {
+		return rest[:j]
+	}
+	return ""
+}
+
+// Resolve returns the definitions a direct call to name from file fi
+// reaches: a definition in the same file first, else every definition
+// outside other architectures' arch/ trees.
+func (p *Program) Resolve(name string, fi int32) []int32 {
+	ids := p.byName[name]
+	if len(ids) <= 1 {
+		return ids
+	}
+	var same, ok, other []int32
+	for _, id := range ids {
+		f := p.Funcs[id]
+		switch {
+		case f.File == fi:
+			same = append(same, id)
+		case f.Src.Static && !strings.HasSuffix(p.Files[f.File].Path, ".h"):
+			// a static function of another .c file is not visible
+		default:
+			if a := archOf(p.Files[f.File].Path); a != "" && a != p.opts.Arch {
+				other = append(other, id)
+			} else {
+				ok = append(ok, id)
+			}
+		}
+	}
+	if len(same) > 0 {
+		return same
+	}
+	if len(ok) > 0 {
+		return ok
+	}
+	return other
+}
+
+func (p *Program) link() {
+	for _, f := range p.Funcs {
+		for ni := range f.Src.Nodes {
+			n := &f.Src.Nodes[ni]
+			if n.Kind != parser.NCall {
+				continue
+			}
+			s := Site{Node: int32(ni), Line: n.Line, Col: n.Col, Callee: n.Callee, Indirect: n.Indirect, Loop: -1}
+			if !n.Indirect {
+				s.Prim = p.K.Prim(n.Callee)
+				if n.Callee == "guard" {
+					s.Prim = p.guardPrim(n.Recv)
+				}
+				if s.Prim == nil || (s.Prim.Op == OpNone && !s.Prim.IRQDisable && !s.Prim.IRQEnable &&
+					!s.Prim.PreemptOff && !s.Prim.PreemptOn && !s.Prim.RCULock && !s.Prim.RCUUnlock &&
+					!s.Prim.Sleep && s.Prim.SleepGFP == 0 && !s.Prim.Wake && s.Prim.IPIWait == 0) {
+					s.Prim = nil
+				}
+				if s.Prim == nil {
+					p.DirectCalls++
+					s.Targets = p.Resolve(n.Callee, f.File)
+					if len(s.Targets) > 0 {
+						p.DirectResolved++
+					}
+				}
+			} else {
+				p.IndirectCalls++
+				t := p.stores[n.Callee]
+				if len(t) > 0 && len(t) <= p.opts.MaxIndirectTargets {
+					s.Targets = t
+					p.IndirectResolved++
+				}
+			}
+			f.Sites = append(f.Sites, s)
+		}
+		// the CFG is built backwards; list sites in source order
+		sort.SliceStable(f.Sites, func(i, j int) bool {
+			a, b := &f.Sites[i], &f.Sites[j]
+			if a.Line != b.Line {
+				return a.Line < b.Line
+			}
+			return a.Col < b.Col
+		})
+	}
+}
+
+func (p *Program) guardPrim(class string) *Prim {
+	if name, ok := p.K.Table.Guards[strings.TrimSpace(class)]; ok {
+		return p.K.Prim(name)
+	}
+	return nil
+}
+
+// Class interns a lock class name.
+func (p *Program) Class(name, kind string, typed bool) int32 {
+	if id, ok := p.classIdx[name]; ok {
+		if p.Classes[id].Kind == "" {
+			p.Classes[id].Kind = kind
+		}
+		return id
+	}
+	id := int32(len(p.Classes))
+	p.Classes = append(p.Classes, ClassInfo{Name: name, Kind: kind, Typed: typed})
+	p.classIdx[name] = id
+	return id
+}
+
+// ClassByName returns the id of a class, or -1.
+func (p *Program) ClassByName(name string) int32 {
+	if id, ok := p.classIdx[name]; ok {
+		return id
+	}
+	return -1
+}
+
+// FuncsNamed returns the ids of the functions with that name.
+func (p *Program) FuncsNamed(name string) []int32 { return p.byName[name] }
+
+// Path returns the file path of a function.
+func (p *Program) Path(f *Func) string { return p.Files[f.File].Path }
+
+// sccs returns the strongly connected components of the call graph in
+// reverse topological order (callees before callers), iteratively.
+func (p *Program) sccs() [][]int32 {
+	n := len(p.Funcs)
+	index := make([]int32, n)
+	low := make([]int32, n)
+	onStack := make([]bool, n)
+	for i := range index {
+		index[i] = -1
+	}
+	var stack []int32
+	var out [][]int32
+	var next int32
+	type frame struct {
+		v    int32
+		site int
+		tgt  int
+	}
+	for root := 0; root < n; root++ {
+		if index[root] >= 0 {
+			continue
+		}
+		call := []frame{{v: int32(root)}}
+		index[root], low[root] = next, next
+		next++
+		stack = append(stack, int32(root))
+		onStack[root] = true
+		for len(call) > 0 {
+			fr := &call[len(call)-1]
+			f := p.Funcs[fr.v]
+			advanced := false
+			for fr.site < len(f.Sites) {
+				ts := f.Sites[fr.site].Targets
+				if fr.tgt >= len(ts) {
+					fr.site++
+					fr.tgt = 0
+					continue
+				}
+				w := ts[fr.tgt]
+				fr.tgt++
+				if index[w] < 0 {
+					index[w], low[w] = next, next
+					next++
+					stack = append(stack, w)
+					onStack[w] = true
+					call = append(call, frame{v: w})
+					advanced = true
+					break
+				} else if onStack[w] && index[w] < low[fr.v] {
+					low[fr.v] = index[w]
+				}
+			}
+			if advanced {
+				continue
+			}
+			v := fr.v
+			call = call[:len(call)-1]
+			if len(call) > 0 {
+				u := call[len(call)-1].v
+				if low[v] < low[u] {
+					low[u] = low[v]
+				}
+			}
+			if low[v] == index[v] {
+				var comp []int32
+				for {
+					w := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					onStack[w] = false
+					comp = append(comp, w)
+					if w == v {
+						break
+					}
+				}
+				sort.Slice(comp, func(i, j int) bool { return comp[i] < comp[j] })
+				out = append(out, comp)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,301 @@
+// Package callgraph links the per-file facts of a scan into one program:
+// functions with integer ids, call edges (direct, and indirect through
+// struct fields), the held-lock / IRQ state at every call site, bottom-up
+// summaries with witness paths, execution contexts, and the lock-order
+// graph. It owns the knowledge of kernel primitives (kernel.toml).
+package callgraph
+
+import (
+	_ "embed"
+	"fmt"
+	"os"
+
+	"github.com/BurntSushi/toml"
+)
+
+//go:embed kernel.toml
+var kernelTable []byte
+
+// LockPrim describes one family of lock primitives.
+type LockPrim struct {
+	Names  []string `toml:"names"`
+	Op     string   `toml:"op"`   // acquire, release, trylock
+	Kind   string   `toml:"kind"` // raw_spinlock, spinlock, rwlock, mutex, rwsem, semaphore, seqlock
+	IRQ    string   `toml:"irq"`  // off, save, on, restore, bh, bh_on
+	Arg    int      `toml:"arg"`
+	Args   []int    `toml:"args"`
+	Read   bool     `toml:"read"`
+	Nested bool     `toml:"nested"`
+	Double bool     `toml:"double"`
+	Class  string   `toml:"class"`
+}
+
+// Table is the knowledge of kernel primitives.
+type Table struct {
+	Lock        []LockPrim        `toml:"lock"`
+	Guards      map[string]string `toml:"guards"`
+	DefineTypes map[string]string `toml:"define_types"`
+	Accessors   map[string]string `toml:"accessors"`
+	IRQ         struct {
+		Off        []string `toml:"off"`
+		On         []string `toml:"on"`
+		PreemptOff []string `toml:"preempt_off"`
+		PreemptOn  []string `toml:"preempt_on"`
+		RCULock    []string `toml:"rcu_lock"`
+		RCUUnlock  []string `toml:"rcu_unlock"`
+	} `toml:"irq"`
+	Effects struct {
+		Sleep       []string       `toml:"sleep"`
+		SleepGFP    map[string]int `toml:"sleep_gfp"`
+		BlockingGFP []string       `toml:"blocking_gfp"`
+		IdleYield   []string       `toml:"idle_yield"`
+		Wake        []string       `toml:"wake"`
+		IPISync     map[string]int `toml:"ipi_sync"`
+		SleepGuards []string       `toml:"sleep_guards"`
+	} `toml:"effects"`
+	Contexts struct {
+		Idle            []string         `toml:"idle"`
+		SchedCore       []string         `toml:"sched_core"`
+		HotplugRegister map[string][]int `toml:"hotplug_register"`
+		HotplugNotifier map[string]int   `toml:"hotplug_notifier"`
+		IRQRegister     map[string][]int `toml:"irq_register"`
+	} `toml:"contexts"`
+	Lists struct {
+		Iterators []string `toml:"iterators"`
+		Insert    []string `toml:"insert"`
+	} `toml:"lists"`
+}
+
+// PrimOp is what a call to a primitive does.
+type PrimOp uint8
+
+const (
+	OpNone PrimOp = iota
+	OpAcquire
+	OpRelease
+	OpTrylock
+)
+
+// Prim is the resolved meaning of one primitive name.
+type Prim struct {
+	Name       string
+	Op         PrimOp
+	Kind       string
+	IRQOff     bool // acquiring disables IRQs (irq/irqsave)
+	IRQOn      bool // releasing re-enables IRQs (irq/irqrestore)
+	BH         bool
+	Read       bool
+	Nested     bool
+	Double     bool
+	Class      string
+	Args       []int
+	IRQDisable bool // local_irq_disable & co.
+	IRQEnable  bool
+	PreemptOff bool
+	PreemptOn  bool
+	RCULock    bool
+	RCUUnlock  bool
+	Sleep      bool
+	SleepGFP   int // gfp argument index + 1 (0: not a gfp allocation)
+	IdleYield  bool
+	Wake       bool
+	IPIWait    int // wait argument index + 2 (1: always waits, 0: not an IPI)
+}
+
+// Knowledge is the compiled table.
+type Knowledge struct {
+	Table    Table
+	prims    map[string]*Prim
+	blocking map[string]bool
+	iters    map[string]bool
+	inserts  map[string]bool
+	idle     map[string]bool
+	sched    map[string]bool
+}
+
+// LoadKnowledge compiles the embedded table, extended by the given config
+// files (same schema; their entries are added).
+func LoadKnowledge(configs ...string) (*Knowledge, error) {
+	var t Table
+	if err := toml.Unmarshal(kernelTable, &t); err != nil {
+		return nil, fmt.Errorf("embedded kernel table: %w", err)
+	}
+	for _, c := range configs {
+		data, err := os.ReadFile(c)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		var ext Table
+		if err := toml.Unmarshal(data, &ext); err != nil {
+			return nil, fmt.Errorf("config %s: %w", c, err)
+		}
+		merge(&t, &ext)
+	}
+	return compile(t), nil
+}
+
+func merge(t, e *Table) {
+	t.Lock = append(t.Lock, e.Lock...)
+	for k, v := range e.Guards {
+		t.Guards[k] = v
+	}
+	for k, v := range e.Accessors {
+		t.Accessors[k] = v
+	}
+	for k, v := range e.DefineTypes {
+		t.DefineTypes[k] = v
+	}
+	t.IRQ.Off = append(t.IRQ.Off, e.IRQ.Off...)
+	t.IRQ.On = append(t.IRQ.On, e.IRQ.On...)
+	t.IRQ.PreemptOff = append(t.IRQ.PreemptOff, e.IRQ.PreemptOff...)
+	t.IRQ.PreemptOn = append(t.IRQ.PreemptOn, e.IRQ.PreemptOn...)
+	t.IRQ.RCULock = append(t.IRQ.RCULock, e.IRQ.RCULock...)
+	t.IRQ.RCUUnlock = append(t.IRQ.RCUUnlock, e.IRQ.RCUUnlock...)
+	t.Effects.Sleep = append(t.Effects.Sleep, e.Effects.Sleep...)
+	t.Effects.Wake = append(t.Effects.Wake, e.Effects.Wake...)
+	t.Effects.BlockingGFP = append(t.Effects.BlockingGFP, e.Effects.BlockingGFP...)
+	t.Effects.IdleYield = append(t.Effects.IdleYield, e.Effects.IdleYield...)
+	t.Effects.SleepGuards = append(t.Effects.SleepGuards, e.Effects.SleepGuards...)
+	for k, v := range e.Effects.SleepGFP {
+		t.Effects.SleepGFP[k] = v
+	}
+	for k, v := range e.Effects.IPISync {
+		t.Effects.IPISync[k] = v
+	}
+	t.Contexts.Idle = append(t.Contexts.Idle, e.Contexts.Idle...)
+	t.Contexts.SchedCore = append(t.Contexts.SchedCore, e.Contexts.SchedCore...)
+	for k, v := range e.Contexts.HotplugRegister {
+		t.Contexts.HotplugRegister[k] = v
+	}
+	for k, v := range e.Contexts.HotplugNotifier {
+		t.Contexts.HotplugNotifier[k] = v
+	}
+	for k, v := range e.Contexts.IRQRegister {
+		t.Contexts.IRQRegister[k] = v
+	}
+	t.Lists.Iterators = append(t.Lists.Iterators, e.Lists.Iterators...)
+	t.Lists.Insert = append(t.Lists.Insert, e.Lists.Insert...)
+}
+
+func compile(t Table) *Knowledge {
+	k := &Knowledge{Table: t, prims: map[string]*Prim{}, blocking: map[string]bool{},
+		iters: set(t.Lists.Iterators), inserts: set(t.Lists.Insert),
+		idle: set(t.Contexts.Idle), sched: set(t.Contexts.SchedCore)}
+	get := func(n string) *Prim {
+		p := k.prims[n]
+		if p == nil {
+			p = &Prim{Name: n}
+			k.prims[n] = p
+		}
+		return p
+	}
+	for _, lp := range t.Lock {
+		for _, n := range lp.Names {
+			p := get(n)
+			switch lp.Op {
+			case "acquire":
+				p.Op = OpAcquire
+			case "release":
+				p.Op = OpRelease
+			case "trylock":
+				p.Op = OpTrylock
+			}
+			p.Kind, p.Read, p.Nested, p.Double, p.Class = lp.Kind, lp.Read, lp.Nested, lp.Double, lp.Class
+			p.Args = lp.Args
+			if len(p.Args) == 0 {
+				p.Args = []int{lp.Arg}
+			}
+			switch lp.IRQ {
+			case "off", "save":
+				p.IRQOff = true
+			case "on", "restore":
+				p.IRQOn = true
+			case "bh", "bh_on":
+				p.BH = true
+			}
+		}
+	}
+	for _, n := range t.IRQ.Off {
+		get(n).IRQDisable = true
+	}
+	for _, n := range t.IRQ.On {
+		get(n).IRQEnable = true
+	}
+	for _, n := range t.IRQ.PreemptOff {
+		get(n).PreemptOff = true
+	}
+	for _, n := range t.IRQ.PreemptOn {
+		get(n).PreemptOn = true
+	}
+	for _, n := range t.IRQ.RCULock {
+		get(n).RCULock = true
+	}
+	for _, n := range t.IRQ.RCUUnlock {
+		get(n).RCUUnlock = true
+	}
+	for _, n := range t.Effects.Sleep {
+		get(n).Sleep = true
+	}
+	for n, i := range t.Effects.SleepGFP {
+		get(n).SleepGFP = i + 1
+	}
+	for _, n := range t.Effects.IdleYield {
+		get(n).IdleYield = true
+	}
+	for _, n := range t.Effects.Wake {
+		get(n).Wake = true
+	}
+	for n, i := range t.Effects.IPISync {
+		get(n).IPIWait = i + 2
+	}
+	for _, g := range t.Effects.BlockingGFP {
+		k.blocking[g] = true
+	}
+	return k
+}
+
+func set(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
+	}
+	return m
+}
+
+// Prim returns the primitive called name, or nil.
+func (k *Knowledge) Prim(name string) *Prim { return k.prims[name] }
+
+// IsListIterator reports whether a loop macro walks a list.
+func (k *Knowledge) IsListIterator(name string) bool { return k.iters[name] }
+
+// IsListInsert reports whether a call inserts into a list.
+func (k *Knowledge) IsListInsert(name string) bool { return k.inserts[name] }
+
+// BlockingGFP reports whether a gfp mask expression allows blocking.
+func (k *Knowledge) BlockingGFP(expr string) bool {
+	for _, w := range splitWords(expr) {
+		if k.blocking[w] {
+			return true
+		}
+	}
+	return false
+}
+
+func splitWords(s string) []string {
+	var out []string
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		var c byte
+		if i < len(s) {
+			c = s[i]
+		}
+		w := c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if w && start < 0 {
+			start = i
+		} else if !w && start >= 0 {
+			out = append(out, s[start:i])
+			start = -1
+		}
+	}
+	return out
+}

@@ -1,0 +1,466 @@
+// Command lockorder is a static lock-order linter for Linux kernel C.
+//
+//	lockorder scan [flags] PATH...    report findings
+//	lockorder rules                   list the rules
+//	lockorder facts FILE...           what the engine understood of each function
+//	lockorder graph [--lock CLASS] PATH...   lock-order graph as DOT
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/lockorder/lockorder/callgraph"
+	"github.com/lockorder/lockorder/parser"
+	"github.com/lockorder/lockorder/reports"
+	"github.com/lockorder/lockorder/rules"
+)
+
+const usage = `usage: lockorder <command> [flags] [PATH...]
+
+commands:
+  scan PATH...    scan .c/.h files (directories recursively) and report findings
+  rules           list the rules with their documentation
+  facts FILE...   show what the engine understood of each function
+  graph PATH...   write the lock-order graph as Graphviz DOT
+
+run 'lockorder <command> --help' for the flags of a command
+`
+
+// errUsage marks errors that exit with status 2.
+type errUsage struct{ error }
+
+func main() {
+	code, err := run(os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lockorder: %v\n", err)
+	}
+	os.Exit(code)
+}
+
+func run(args []string, stdout, stderr io.Writer) (int, error) {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2, nil
+	}
+	var err error
+	code := 0
+	switch args[0] {
+	case "scan":
+		code, err = cmdScan(args[1:], stdout, stderr)
+	case "rules":
+		err = cmdRules(args[1:], stdout)
+	case "facts":
+		err = cmdFacts(args[1:], stdout, stderr)
+	case "graph":
+		err = cmdGraph(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0, nil
+	default:
+		return 2, fmt.Errorf("unknown command %q (want scan, rules, facts or graph)", args[0])
+	}
+	if err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0, nil
+		}
+		return 2, err
+	}
+	return code, nil
+}
+
+type common struct {
+	jobs     int
+	configs  []string
+	arch     string
+	progress string
+}
+
+func (c *common) register(fs *pflag.FlagSet) {
+	fs.IntVarP(&c.jobs, "jobs", "j", runtime.NumCPU(), "parallel parse workers")
+	fs.StringSliceVar(&c.configs, "config", nil, "extra primitives table (TOML, same schema as callgraph/kernel.toml)")
+	fs.StringVar(&c.arch, "arch", "x86", "architecture whose arch/ subtree counts")
+	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto|always|never")
+}
+
+// load parses the paths and links the program.
+func (c *common) load(paths []string, stderr io.Writer) (*callgraph.Program, []parser.Skipped, error) {
+	if len(paths) == 0 {
+		return nil, nil, errUsage{errors.New("no PATH given")}
+	}
+	k, err := callgraph.LoadKnowledge(c.configs...)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := parser.Collect(paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(files) == 0 {
+		return nil, nil, fmt.Errorf("no .c or .h files under %s", strings.Join(paths, " "))
+	}
+	pr, err := parser.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	show := c.progress == "always" || (c.progress == "auto" && isTerminal(stderr))
+	var prog parser.Progress
+	start := time.Now()
+	if show {
+		last := time.Time{}
+		prog = func(done, total int, b int64) {
+			if time.Since(last) < 200*time.Millisecond && done != total {
+				return
+			}
+			last = time.Now()
+			el := time.Since(start)
+			eta := time.Duration(0)
+			if done > 0 {
+				eta = time.Duration(float64(el) / float64(done) * float64(total-done))
+			}
+			fmt.Fprintf(stderr, "\rparsing %d/%d files (%.0f MB) eta %s   ", done, total, float64(b)/1e6, eta.Round(time.Second))
+			if done == total {
+				fmt.Fprintln(stderr)
+			}
+		}
+	}
+	parsed, skipped := pr.ParseAll(context.Background(), files, parser.ScanOptions{Jobs: c.jobs, Progress: prog})
+	for _, s := range skipped {
+		fmt.Fprintf(stderr, "lockorder: skipped %s: %s\n", s.Path, s.Reason)
+	}
+	p := callgraph.Build(parsed, k, callgraph.Options{Arch: c.arch})
+	if show {
+		fmt.Fprintf(stderr, "linked %d functions in %s\n", len(p.Funcs), time.Since(start).Round(time.Millisecond))
+	}
+	return p, skipped, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
+	fs := pflag.NewFlagSet("scan", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	format := fs.String("format", "text", "output format: text|json|sarif")
+	out := fs.StringP("output", "o", "", "write the report to FILE (atomically) instead of stdout")
+	strict := fs.Bool("strict", false, "also report notes (findings without full evidence)")
+	failOn := fs.String("fail-on", "error", "exit 1 when a finding at or above this severity exists: note|warning|error")
+	only := fs.StringSlice("rule", nil, "run only these rule ids")
+	stats := fs.Bool("stats", false, "print scan statistics on stderr")
+	if err := fs.Parse(args); err != nil {
+		return 2, errUsage{err}
+	}
+	if *format != "text" && *format != "json" && *format != "sarif" {
+		return 2, fmt.Errorf("unknown --format %q (want text, json or sarif)", *format)
+	}
+	threshold, err := rules.ParseSeverity(*failOn)
+	if err != nil {
+		return 2, err
+	}
+	rs := rules.All()
+	if len(*only) > 0 {
+		rs = nil
+		for _, id := range *only {
+			r := rules.ByID(id)
+			if r == nil {
+				return 2, fmt.Errorf("unknown rule %q (see 'lockorder rules')", id)
+			}
+			rs = append(rs, r)
+		}
+	}
+	start := time.Now()
+	p, skipped, err := c.load(fs.Args(), stderr)
+	if err != nil {
+		return 2, err
+	}
+	findings := rules.Run(rules.NewContext(p, *strict), rs)
+	cwd, _ := os.Getwd()
+	rules.RelPaths(findings, cwd)
+	var buf bytes.Buffer
+	switch *format {
+	case "text":
+		err = reports.Text(&buf, findings)
+	case "json":
+		err = reports.JSON(&buf, findings)
+	case "sarif":
+		err = reports.SARIF(&buf, findings, rules.All(), cwd, sourceLine(cwd))
+	}
+	if err != nil {
+		return 2, err
+	}
+	if *out != "" {
+		if err := writeAtomic(*out, buf.Bytes()); err != nil {
+			return 2, err
+		}
+	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
+		return 2, err
+	}
+	if *stats {
+		printStats(stderr, p, skipped, findings, time.Since(start))
+	}
+	for _, f := range findings {
+		if f.Severity >= threshold {
+			return 1, nil
+		}
+	}
+	return 0, nil
+}
+
+func printStats(w io.Writer, p *callgraph.Program, skipped []parser.Skipped, fs []rules.Finding, d time.Duration) {
+	var bytes, fns, bodyErr, errNodes int
+	for _, f := range p.Files {
+		bytes += f.Bytes
+		errNodes += f.ErrorNodes
+		for i := range f.Funcs {
+			fns++
+			if f.Funcs[i].BodyError {
+				bodyErr++
+			}
+		}
+	}
+	pct := func(a, b int) float64 {
+		if b == 0 {
+			return 0
+		}
+		return 100 * float64(a) / float64(b)
+	}
+	fmt.Fprintf(w, "files: %d parsed, %d skipped, %.1f MB\n", len(p.Files), len(skipped), float64(bytes)/1e6)
+	fmt.Fprintf(w, "functions: %d, body with parse errors: %d (%.2f%%), ERROR nodes: %d\n", fns, bodyErr, pct(bodyErr, fns), errNodes)
+	fmt.Fprintf(w, "direct calls to non-primitives: %d, resolved to a definition: %d (%.1f%%)\n",
+		p.DirectCalls, p.DirectResolved, pct(p.DirectResolved, p.DirectCalls))
+	fmt.Fprintf(w, "indirect calls: %d, resolved through struct fields: %d (%.1f%%)\n",
+		p.IndirectCalls, p.IndirectResolved, pct(p.IndirectResolved, p.IndirectCalls))
+	fmt.Fprintf(w, "lock classes: %d, findings: %d, wall: %s\n", len(p.Classes), len(fs), d.Round(time.Millisecond))
+}
+
+// sourceLine reads source lines for SARIF line hashes, caching files.
+func sourceLine(root string) reports.LineHasher {
+	cache := map[string][]string{}
+	return func(path string, line int) string {
+		lines, ok := cache[path]
+		if !ok {
+			p := path
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(root, p)
+			}
+			data, err := os.ReadFile(p)
+			if err == nil {
+				lines = strings.Split(string(data), "\n")
+			}
+			cache[path] = lines
+		}
+		if line >= 1 && line <= len(lines) {
+			return lines[line-1]
+		}
+		return ""
+	}
+}
+
+// writeAtomic writes data to a temporary file beside path and renames it,
+// so a failed run never leaves a half-written report.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".lockorder-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func cmdRules(args []string, stdout io.Writer) error {
+	fs := pflag.NewFlagSet("rules", pflag.ContinueOnError)
+	format := fs.String("format", "text", "text|markdown")
+	if err := fs.Parse(args); err != nil {
+		return errUsage{err}
+	}
+	var b strings.Builder
+	for _, r := range rules.All() {
+		if *format == "markdown" {
+			fmt.Fprintf(&b, "## %s\n\n%s (default severity: %s)\n\n%s\n\n%s\n\n", r.ID, r.Short, r.Severity, r.Full, r.Help)
+		} else {
+			fmt.Fprintf(&b, "%s (%s)\n  %s\n\n", r.ID, r.Severity, r.Short)
+		}
+	}
+	_, err := io.WriteString(stdout, b.String())
+	return err
+}
+
+func cmdFacts(args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("facts", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	fn := fs.String("func", "", "show only functions with this name")
+	if err := fs.Parse(args); err != nil {
+		return errUsage{err}
+	}
+	p, _, err := c.load(fs.Args(), stderr)
+	if err != nil {
+		return err
+	}
+	cwd, _ := os.Getwd()
+	var b strings.Builder
+	for _, f := range p.Funcs {
+		if *fn != "" && f.Src.Name != *fn {
+			continue
+		}
+		path := p.Path(f)
+		if r, err := filepath.Rel(cwd, path); err == nil && !strings.HasPrefix(r, "..") {
+			path = r
+		}
+		describeFunc(&b, p, f, path)
+	}
+	_, err = io.WriteString(stdout, b.String())
+	return err
+}
+
+func describeFunc(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, path string) {
+	flags := ""
+	if f.Src.Static {
+		flags += " static"
+	}
+	if f.Src.BodyError {
+		flags += " body-has-parse-errors"
+	}
+	fmt.Fprintf(b, "%s:%d: %s()%s\n", path, f.Src.Line, f.Src.Name, flags)
+	for _, s := range f.Sites {
+		if !s.Reached {
+			fmt.Fprintf(b, "  %d:%d call %s (unreachable)\n", s.Line, s.Col, s.Callee)
+			continue
+		}
+		var what string
+		switch {
+		case s.Prim != nil && len(s.Acq) > 0:
+			var cls []string
+			for _, a := range s.Acq {
+				cls = append(cls, p.Classes[a.Class].Name)
+			}
+			what = "acquire " + strings.Join(cls, ", ")
+			if s.Prim.IRQOff {
+				what += " (IRQs off)"
+			}
+		case s.Prim != nil:
+			what = "primitive " + s.Callee
+		case s.Indirect:
+			what = fmt.Sprintf("indirect ->%s (%d targets)", s.Callee, len(s.Targets))
+		default:
+			what = fmt.Sprintf("call %s (%d definitions)", s.Callee, len(s.Targets))
+		}
+		fmt.Fprintf(b, "  %d:%d %s", s.Line, s.Col, what)
+		var held []string
+		for _, h := range s.Held {
+			n := p.Classes[h.Class].Name
+			if h.IRQOff {
+				n += "[irqs-off]"
+			}
+			held = append(held, n)
+		}
+		if len(held) > 0 {
+			fmt.Fprintf(b, " | held: %s", strings.Join(held, ", "))
+		}
+		switch {
+		case s.IRQsOff():
+			fmt.Fprint(b, " | IRQs off")
+		case s.IRQ == 2:
+			fmt.Fprint(b, " | IRQs on")
+		}
+		if s.Preempt > 0 {
+			fmt.Fprint(b, " | preempt off")
+		}
+		if s.RCU > 0 {
+			fmt.Fprint(b, " | rcu")
+		}
+		if s.Guarded {
+			fmt.Fprint(b, " | sleep-guarded")
+		}
+		b.WriteString("\n")
+	}
+	var eff []string
+	for e, name := range []string{"may-sleep", "may-sleep(strict)", "wakes", "sync-ipi"} {
+		if f.ViaDirect[e] >= 0 {
+			eff = append(eff, name)
+		} else if f.ViaAny[e] >= 0 {
+			eff = append(eff, name+"(via fn ptr)")
+		}
+	}
+	if len(eff) > 0 {
+		fmt.Fprintf(b, "  summary: %s\n", strings.Join(eff, ", "))
+	}
+	if len(f.ExitHeld) > 0 {
+		var hs []string
+		for _, h := range f.ExitHeld {
+			hs = append(hs, p.Classes[h.Class].Name)
+		}
+		fmt.Fprintf(b, "  returns holding: %s\n", strings.Join(hs, ", "))
+	}
+}
+
+func cmdGraph(args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("graph", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	lock := fs.String("lock", "", "only the edges into and out of this lock class")
+	if err := fs.Parse(args); err != nil {
+		return errUsage{err}
+	}
+	p, _, err := c.load(fs.Args(), stderr)
+	if err != nil {
+		return err
+	}
+	lo := p.LockOrder()
+	var b strings.Builder
+	b.WriteString("digraph lockorder {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n")
+	keys := make([][2]int32, 0, len(lo.Edges))
+	for k := range lo.Edges {
+		keys = append(keys, k)
+	}
+	sortKeys(keys)
+	for _, k := range keys {
+		a, bn := p.Classes[k[0]].Name, p.Classes[k[1]].Name
+		if *lock != "" && a != *lock && bn != *lock {
+			continue
+		}
+		e := lo.Edges[k]
+		holder := p.Funcs[e.Holder]
+		fmt.Fprintf(&b, "  %q -> %q [label=%q];\n", a, bn, fmt.Sprintf("%s:%d %s()", p.Path(holder), e.HeldLine, holder.Src.Name))
+	}
+	b.WriteString("}\n")
+	_, err = io.WriteString(stdout, b.String())
+	return err
+}
+
+func sortKeys(keys [][2]int32) {
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && (keys[j][0] < keys[j-1][0] || keys[j][0] == keys[j-1][0] && keys[j][1] < keys[j-1][1]); j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+}

@@ -1,0 +1,126 @@
+// Package parser turns kernel C source into per-function control-flow graphs
+// of events and file-level facts, using tree-sitter's C grammar without a
+// preprocessor. It knows the *shapes* of kernel code (iterator macros, goto
+// unlock paths, guard(), SYSCALL_DEFINE bodies) but not the *meaning* of
+// kernel primitives: which call locks, sleeps or wakes is decided later by
+// callgraph's primitive table, so a changed --config never invalidates a
+// cached parse.
+package parser
+
+// File holds everything extracted from one source file. It holds no syntax
+// tree: once a File is built the tree is closed.
+type File struct {
+	Path     string
+	Bytes    int
+	Funcs    []Func
+	Structs  []Struct
+	Typedefs []Typedef
+	Globals  []Var
+	Stores   []FieldStore
+	// ErrorNodes counts outermost ERROR nodes in the file (diagnostics only).
+	ErrorNodes int
+}
+
+// Func is one function definition with its control-flow graph.
+type Func struct {
+	Name      string
+	Static    bool
+	Line, Col int32
+	EndLine   int32
+	Params    []Var
+	Locals    []Var
+	// Annots are __acquires/__releases/__must_hold annotations, as text.
+	Annots []Annot
+	// Nodes is the CFG. Nodes[0] is the entry, Nodes[1] the exit.
+	Nodes []Node
+	// BodyError is set when the body contains ERROR or MISSING nodes.
+	BodyError bool
+	// ReturnType is the declared return type name ("struct rq *" gives "rq").
+	ReturnType string
+}
+
+// Annot is a sparse lock annotation on a function definition.
+type Annot struct {
+	Kind string // "__acquires", "__releases", "__must_hold"
+	Arg  string
+}
+
+// Var is a parameter, local, global or per-CPU variable with its type name
+// (struct tag or typedef name, without "struct ") and pointer depth.
+type Var struct {
+	Name   string
+	Type   string
+	Ptr    int8
+	PerCPU bool
+	Line   int32
+}
+
+// Struct is a struct or union definition with its fields.
+type Struct struct {
+	Name   string
+	Fields []Var
+}
+
+// Typedef maps a typedef name to the type it names.
+type Typedef struct {
+	Name string
+	Type string
+	Ptr  int8
+}
+
+// FieldStore records that a function name was stored into a struct field:
+// `.fn = f` in an initializer of variable Var, or `x->fn = f`.
+type FieldStore struct {
+	Field string
+	Func  string
+	Var   string // the initialized variable, for designated initializers
+	Line  int32
+	Col   int32
+}
+
+// NodeKind is the event carried by a CFG node.
+type NodeKind uint8
+
+const (
+	NEntry NodeKind = iota
+	NExit
+	NNop    // join point, label, empty statement
+	NCall   // a call: Callee, Args
+	NBranch // a two-way branch on Cond: Succ[0] taken when true, Succ[1] when false
+	NLoop   // loop head: Succ[0] enters the body, Succ[1] leaves the loop
+	NReturn // return statement; its successor is the exit
+	NScopeEnd
+)
+
+// Node is one CFG node.
+type Node struct {
+	Kind      NodeKind
+	Line, Col int32
+	// Callee is the called function's name for a direct call, or the field
+	// name for an indirect call through a struct field (Indirect set), or a
+	// synthetic name such as "guard" for guard()/scoped_guard().
+	Callee   string
+	Indirect bool
+	// Recv is the receiver expression of an indirect call (`rwc` in
+	// `rwc->rmap_one(...)`), or the guard class for guards.
+	Recv string
+	Args []string
+	// Cond is the condition text of a branch; Iter the iterator macro or
+	// loop keyword of a loop ("list_for_each_entry", "for", "while").
+	Cond string
+	Iter string
+	Succ []int32
+}
+
+// Counts for diagnostics.
+func (f *File) CallCount() int {
+	n := 0
+	for i := range f.Funcs {
+		for j := range f.Funcs[i].Nodes {
+			if f.Funcs[i].Nodes[j].Kind == NCall {
+				n++
+			}
+		}
+	}
+	return n
+}

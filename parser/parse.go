@@ -1,0 +1,467 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	sitter "github.com/smacker/go-tree-sitter"
+	"github.com/smacker/go-tree-sitter/c"
+)
+
+// Limits that keep one pathological file from stalling or exhausting a scan.
+const (
+	// MaxFileBytes is the largest file parsed; larger ones are skipped.
+	MaxFileBytes = 32 << 20
+	// parseTimeoutMicros bounds tree-sitter's work on one file.
+	parseTimeoutMicros = 30_000_000
+	// maxDepth bounds statement nesting followed by the CFG builder.
+	maxDepth = 400
+	// maxNodes bounds the CFG of one function.
+	maxNodes = 200_000
+)
+
+// ErrBinary is returned for files that are not text.
+var ErrBinary = errors.New("binary file (NUL bytes)")
+
+// query patterns; the index of each pattern is used below.
+const querySrc = `
+(call_expression function: (_) @cf arguments: (argument_list) @ca) @call
+(function_definition) @fn
+(initializer_pair designator: (field_designator (field_identifier) @sf) value: (identifier) @sv)
+(assignment_expression left: (field_expression field: (field_identifier) @af) right: (identifier) @av)
+(struct_specifier name: (type_identifier) @sn body: (field_declaration_list) @sb)
+(union_specifier name: (type_identifier) @un body: (field_declaration_list) @ub)
+(type_definition) @td
+(ERROR) @err
+`
+
+const (
+	patCall = iota
+	patFn
+	patInit
+	patAssign
+	patStruct
+	patUnion
+	patTypedef
+	patErr
+)
+
+// syms holds grammar symbol ids of the node kinds the builder looks at, so
+// that it compares Symbol() (a cheap cgo call) rather than Type() (an
+// allocation per node).
+type syms struct {
+	is map[string]map[sitter.Symbol]bool
+}
+
+func (s *syms) has(kind string, n *sitter.Node) bool { return s.is[kind][n.Symbol()] }
+
+var (
+	langOnce sync.Once
+	lang     *sitter.Language
+	sym      *syms
+	query    *sitter.Query
+	queryErr error
+)
+
+func setup() {
+	lang = c.GetLanguage()
+	sym = &syms{is: map[string]map[sitter.Symbol]bool{}}
+	for i := uint32(0); i < lang.SymbolCount(); i++ {
+		s := sitter.Symbol(i)
+		name := lang.SymbolName(s)
+		if sym.is[name] == nil {
+			sym.is[name] = map[sitter.Symbol]bool{}
+		}
+		sym.is[name][s] = true
+	}
+	query, queryErr = sitter.NewQuery([]byte(querySrc), lang)
+}
+
+// Parser parses files. It is safe for concurrent use: each call takes a
+// tree-sitter parser from a pool.
+type Parser struct {
+	pool sync.Pool
+}
+
+// New returns a Parser.
+func New() (*Parser, error) {
+	langOnce.Do(setup)
+	if queryErr != nil {
+		return nil, fmt.Errorf("compile query: %w", queryErr)
+	}
+	p := &Parser{}
+	p.pool.New = func() any {
+		tp := sitter.NewParser()
+		tp.SetLanguage(lang)
+		tp.SetOperationLimit(parseTimeoutMicros)
+		return tp
+	}
+	return p, nil
+}
+
+// ParseFile extracts the facts of one file. path is recorded as given.
+// It never panics on input: malformed C gives fewer facts, not an error.
+func (p *Parser) ParseFile(ctx context.Context, path string, src []byte) (f *File, err error) {
+	if len(src) > MaxFileBytes {
+		return nil, fmt.Errorf("file too large (%d bytes, limit %d)", len(src), MaxFileBytes)
+	}
+	head := src
+	if len(head) > 8192 {
+		head = head[:8192]
+	}
+	if bytes.IndexByte(head, 0) >= 0 {
+		return nil, ErrBinary
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("internal error while extracting facts: %v", r)
+		}
+	}()
+	text := BlankAttributes(src)
+	tp := p.pool.Get().(*sitter.Parser)
+	tree, perr := tp.ParseCtx(ctx, nil, text)
+	if perr != nil {
+		tp.Reset()
+		p.pool.Put(tp)
+		if errors.Is(perr, sitter.ErrOperationLimit) {
+			return nil, fmt.Errorf("parse time limit exceeded")
+		}
+		return nil, fmt.Errorf("parse: %w", perr)
+	}
+	p.pool.Put(tp)
+	defer tree.Close()
+	x := &extractor{src: text, file: &File{Path: path, Bytes: len(src)}}
+	x.run(tree.RootNode())
+	return x.file, nil
+}
+
+type callInfo struct {
+	start, end uint32
+	line, col  int32
+	callee     string
+	indirect   bool
+	recv       string
+	args       []string
+	used       bool
+}
+
+type extractor struct {
+	src   []byte
+	file  *File
+	calls []callInfo // sorted by start byte
+}
+
+func (x *extractor) text(n *sitter.Node) string {
+	return string(x.src[n.StartByte():n.EndByte()])
+}
+
+func pos(n *sitter.Node) (int32, int32) {
+	p := n.StartPoint()
+	return int32(p.Row) + 1, int32(p.Column) + 1
+}
+
+func (x *extractor) run(root *sitter.Node) {
+	qc := sitter.NewQueryCursor()
+	defer qc.Close()
+	qc.Exec(query, root)
+	var fns []*sitter.Node
+	for {
+		m, ok := qc.NextMatch()
+		if !ok {
+			break
+		}
+		switch m.PatternIndex {
+		case patCall:
+			var call, cf, ca *sitter.Node
+			for _, c := range m.Captures {
+				switch c.Index {
+				case 0:
+					cf = c.Node
+				case 1:
+					ca = c.Node
+				case 2:
+					call = c.Node
+				}
+			}
+			if call != nil && cf != nil && ca != nil {
+				x.addCall(call, cf, ca)
+			}
+		case patFn:
+			fns = append(fns, m.Captures[0].Node)
+		case patInit:
+			x.addInitStore(m.Captures[0].Node, m.Captures[1].Node)
+		case patAssign:
+			l, c := pos(m.Captures[0].Node)
+			x.file.Stores = append(x.file.Stores, FieldStore{
+				Field: x.text(m.Captures[0].Node), Func: x.text(m.Captures[1].Node), Line: l, Col: c})
+		case patStruct, patUnion:
+			st := Struct{Name: x.text(m.Captures[0].Node)}
+			x.fields(m.Captures[1].Node, &st, 0)
+			x.file.Structs = append(x.file.Structs, st)
+		case patTypedef:
+			x.addTypedef(m.Captures[0].Node)
+		case patErr:
+			x.file.ErrorNodes++
+		}
+	}
+	sort.Slice(x.calls, func(i, j int) bool { return x.calls[i].start < x.calls[j].start })
+	x.functions(root, fns)
+	x.topLevel(root)
+	x.perCPU()
+}
+
+func (x *extractor) addCall(call, cf, ca *sitter.Node) {
+	ci := callInfo{start: call.StartByte(), end: call.EndByte()}
+	ci.line, ci.col = pos(call)
+	switch {
+	case sym.has("identifier", cf):
+		ci.callee = x.text(cf)
+	case sym.has("field_expression", cf):
+		t := x.text(cf)
+		ci.callee, ci.recv = splitField(t)
+		ci.indirect = true
+	case sym.has("parenthesized_expression", cf) || sym.has("pointer_expression", cf):
+		t := strings.Trim(strings.TrimSpace(x.text(cf)), "()* \t\n")
+		if isIdent(t) {
+			ci.callee = t
+		} else if f, r := splitField(t); f != "" {
+			ci.callee, ci.recv, ci.indirect = f, r, true
+		}
+	case sym.has("call_expression", cf):
+		// guard(type)(&lock): the inner call names the guard class.
+		inner := x.text(cf)
+		if strings.HasPrefix(inner, "guard") {
+			ci.callee = "guard"
+			if i := strings.IndexByte(inner, '('); i >= 0 {
+				ci.recv = strings.TrimSpace(strings.Trim(inner[i:], "()"))
+			}
+		}
+	}
+	if ci.callee == "" {
+		return
+	}
+	ci.args = SplitArgs(x.src[ca.StartByte():ca.EndByte()])
+	x.calls = append(x.calls, ci)
+}
+
+// splitField splits "a->b.c" into field "c" and receiver "a->b".
+func splitField(t string) (field, recv string) {
+	t = strings.TrimSpace(t)
+	i := strings.LastIndexAny(t, ".>")
+	if i <= 0 {
+		return "", ""
+	}
+	field = strings.TrimSpace(t[i+1:])
+	recv = t[:i]
+	if t[i] == '>' {
+		if !strings.HasSuffix(recv, "-") {
+			return "", ""
+		}
+		recv = recv[:len(recv)-1]
+	}
+	if !isIdent(field) {
+		return "", ""
+	}
+	return field, strings.TrimSpace(recv)
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// SplitArgs splits the text of an argument list "(a, f(b, c), d)" at its
+// top-level commas, normalising white space.
+func SplitArgs(b []byte) []string {
+	if len(b) >= 2 && b[0] == '(' {
+		b = b[1:]
+		if b[len(b)-1] == ')' {
+			b = b[:len(b)-1]
+		}
+	}
+	var out []string
+	depth := 0
+	start := 0
+	var quote byte
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if quote != 0 {
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '"', '\'':
+			quote = c
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, normSpace(b[start:i]))
+				start = i + 1
+			}
+		}
+	}
+	if last := normSpace(b[start:]); last != "" || len(out) > 0 {
+		out = append(out, last)
+	}
+	return out
+}
+
+func normSpace(b []byte) string {
+	return strings.Join(strings.Fields(string(b)), " ")
+}
+
+func (x *extractor) addInitStore(field, val *sitter.Node) {
+	st := FieldStore{Field: x.text(field), Func: x.text(val)}
+	st.Line, st.Col = pos(field)
+	// Find the variable being initialised: initializer_pair ->
+	// initializer_list (possibly nested) -> init_declarator.
+	n := field.Parent()
+	for i := 0; n != nil && i < 8; i++ {
+		if sym.has("init_declarator", n) {
+			if d := n.ChildByFieldName("declarator"); d != nil {
+				st.Var, _ = declName(x, d)
+			}
+			break
+		}
+		n = n.Parent()
+	}
+	x.file.Stores = append(x.file.Stores, st)
+}
+
+func (x *extractor) addTypedef(n *sitter.Node) {
+	t := n.ChildByFieldName("type")
+	if t == nil {
+		return
+	}
+	tname := x.typeName(t)
+	for i := 0; i < int(n.NamedChildCount()); i++ {
+		d := n.NamedChild(i)
+		if d.Equal(t) || !isDeclarator(d) {
+			continue
+		}
+		name, ptr := declName(x, d)
+		if name == "" {
+			continue
+		}
+		if tname == "" && (sym.has("struct_specifier", t) || sym.has("union_specifier", t)) {
+			// typedef struct { ... } name_t;
+			if body := t.ChildByFieldName("body"); body != nil {
+				st := Struct{Name: name}
+				x.fields(body, &st, 0)
+				x.file.Structs = append(x.file.Structs, st)
+			}
+			continue
+		}
+		if tname != "" && tname != name {
+			x.file.Typedefs = append(x.file.Typedefs, Typedef{Name: name, Type: tname, Ptr: ptr})
+		}
+	}
+}
+
+// fields appends the fields of a field_declaration_list, flattening
+// anonymous struct/union members.
+func (x *extractor) fields(list *sitter.Node, st *Struct, depth int) {
+	if depth > 8 {
+		return
+	}
+	for i := 0; i < int(list.NamedChildCount()); i++ {
+		fd := list.NamedChild(i)
+		if !sym.has("field_declaration", fd) {
+			continue
+		}
+		t := fd.ChildByFieldName("type")
+		if t == nil {
+			continue
+		}
+		tname := x.typeName(t)
+		nd := 0
+		for j := 0; j < int(fd.NamedChildCount()); j++ {
+			d := fd.NamedChild(j)
+			if !isDeclarator(d) {
+				continue
+			}
+			name, ptr := declName(x, d)
+			if name != "" {
+				l, _ := pos(d)
+				st.Fields = append(st.Fields, Var{Name: name, Type: tname, Ptr: ptr, Line: l})
+				nd++
+			}
+		}
+		if nd == 0 && (sym.has("struct_specifier", t) || sym.has("union_specifier", t)) {
+			if body := t.ChildByFieldName("body"); body != nil {
+				x.fields(body, st, depth+1)
+			}
+		}
+	}
+}
+
+func isDeclarator(n *sitter.Node) bool {
+	return sym.has("identifier", n) || sym.has("field_identifier", n) || sym.has("type_identifier", n) ||
+		sym.has("pointer_declarator", n) || sym.has("array_declarator", n) ||
+		sym.has("init_declarator", n) || sym.has("function_declarator", n) ||
+		sym.has("parenthesized_declarator", n)
+}
+
+// declName returns the declared name and pointer depth of a declarator.
+func declName(x *extractor, d *sitter.Node) (string, int8) {
+	var ptr int8
+	for i := 0; d != nil && i < 16; i++ {
+		switch {
+		case sym.has("identifier", d) || sym.has("field_identifier", d) || sym.has("type_identifier", d):
+			return x.text(d), ptr
+		case sym.has("pointer_declarator", d):
+			ptr++
+			d = d.ChildByFieldName("declarator")
+		case sym.has("array_declarator", d):
+			ptr++
+			d = d.ChildByFieldName("declarator")
+		case sym.has("init_declarator", d), sym.has("function_declarator", d):
+			d = d.ChildByFieldName("declarator")
+		case sym.has("parenthesized_declarator", d):
+			if d.NamedChildCount() == 0 {
+				return "", 0
+			}
+			d = d.NamedChild(0)
+		default:
+			return "", 0
+		}
+	}
+	return "", 0
+}
+
+// typeName gives the type name of a type node: the struct/union tag or the
+// typedef/primitive name. Anonymous aggregates give "".
+func (x *extractor) typeName(t *sitter.Node) string {
+	switch {
+	case sym.has("struct_specifier", t), sym.has("union_specifier", t), sym.has("enum_specifier", t):
+		if n := t.ChildByFieldName("name"); n != nil {
+			return x.text(n)
+		}
+		return ""
+	case sym.has("macro_type_specifier", t):
+		if n := t.ChildByFieldName("name"); n != nil {
+			return x.text(n)
+		}
+	}
+	return normSpace([]byte(x.text(t)))
+}

@@ -1,0 +1,245 @@
+// Package rules holds lockorder's checks. Each rule is a value with its ID,
+// documentation and default severity; the program is computed once and
+// shared by all rules.
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/lockorder/lockorder/callgraph"
+)
+
+// Severity of a finding.
+type Severity int
+
+const (
+	Note Severity = iota
+	Warning
+	Error
+)
+
+func (s Severity) String() string {
+	switch s {
+	case Error:
+		return "error"
+	case Warning:
+		return "warning"
+	}
+	return "note"
+}
+
+// ParseSeverity parses "note", "warning" or "error".
+func ParseSeverity(s string) (Severity, error) {
+	switch s {
+	case "note":
+		return Note, nil
+	case "warning":
+		return Warning, nil
+	case "error":
+		return Error, nil
+	}
+	return Note, fmt.Errorf("unknown severity %q (want note, warning or error)", s)
+}
+
+// Rule is one check.
+type Rule struct {
+	ID       string
+	Name     string // PascalCase, for SARIF
+	Short    string // one line
+	Full     string // paragraph: what it flags and why it matters
+	Help     string // the bug pattern and the fix (markdown)
+	Severity Severity
+	Tags     []string
+	Run      func(*Context) []Finding
+}
+
+// Location is a place in the source.
+type Location struct {
+	Path string
+	Line int
+	Col  int
+	Func string
+}
+
+func (l Location) String() string { return fmt.Sprintf("%s:%d:%d", l.Path, l.Line, l.Col) }
+
+// Step is one step of a path.
+type Step struct {
+	Loc     Location
+	Message string
+}
+
+// ThreadFlow is the path one CPU (or one side of a scenario) takes.
+type ThreadFlow struct {
+	Name  string
+	Steps []Step
+}
+
+// Finding is one report.
+type Finding struct {
+	Rule     string
+	Severity Severity
+	Loc      Location
+	Message  string
+	Flows    []ThreadFlow
+	Related  []Step
+	Fix      string
+	// Key identifies the finding independently of line numbers: rule,
+	// function, lock classes, callee. Fingerprint hashes it.
+	Key         []string
+	Fingerprint string
+}
+
+// Context gives rules the program and helpers to describe it.
+type Context struct {
+	P      *callgraph.Program
+	Strict bool
+	lo     *callgraph.LockOrder
+}
+
+// NewContext prepares a rule context.
+func NewContext(p *callgraph.Program, strict bool) *Context {
+	return &Context{P: p, Strict: strict}
+}
+
+// LockOrder is computed once and shared.
+func (c *Context) LockOrder() *callgraph.LockOrder {
+	if c.lo == nil {
+		c.lo = c.P.LockOrder()
+	}
+	return c.lo
+}
+
+// FuncLoc is the location of a function definition.
+func (c *Context) FuncLoc(id int32) Location {
+	f := c.P.Funcs[id]
+	return Location{Path: c.P.Path(f), Line: int(f.Src.Line), Col: int(f.Src.Col), Func: f.Src.Name}
+}
+
+// SiteLoc is the location of a call site.
+func (c *Context) SiteLoc(id, si int32) Location {
+	f := c.P.Funcs[id]
+	s := &f.Sites[si]
+	return Location{Path: c.P.Path(f), Line: int(s.Line), Col: int(s.Col), Func: f.Src.Name}
+}
+
+// ClassName is the name of a lock class.
+func (c *Context) ClassName(id int32) string { return c.P.Classes[id].Name }
+
+// CallSteps describes a witness chain of call sites.
+func (c *Context) CallSteps(path []callgraph.Step) []Step {
+	var out []Step
+	for _, st := range path {
+		if st.Site < 0 {
+			out = append(out, Step{Loc: c.FuncLoc(st.Func), Message: "in " + c.P.Funcs[st.Func].Src.Name + "()"})
+			continue
+		}
+		s := &c.P.Funcs[st.Func].Sites[st.Site]
+		out = append(out, Step{Loc: c.SiteLoc(st.Func, st.Site),
+			Message: fmt.Sprintf("%s() calls %s()", c.P.Funcs[st.Func].Src.Name, s.Callee)})
+	}
+	return out
+}
+
+// All returns every rule, in ID order.
+func All() []*Rule {
+	rs := []*Rule{WakeupUnderLock, LockOrderCycle, SleepInIdle, SleepInAtomic}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
+	return rs
+}
+
+// ByID finds a rule.
+func ByID(id string) *Rule {
+	for _, r := range All() {
+		if r.ID == id {
+			return r
+		}
+	}
+	return nil
+}
+
+// Run runs the rules and returns their findings, sorted, with
+// fingerprints; notes are dropped unless strict.
+func Run(ctx *Context, rs []*Rule) []Finding {
+	var out []Finding
+	for _, r := range rs {
+		for _, f := range r.Run(ctx) {
+			if f.Severity == Note && !ctx.Strict {
+				continue
+			}
+			f.Rule = r.ID
+			f.Fingerprint = Fingerprint(r.ID, f.Key)
+			out = append(out, f)
+		}
+	}
+	Sort(out)
+	return Dedup(out)
+}
+
+// Fingerprint hashes a finding's identity.
+func Fingerprint(rule string, key []string) string {
+	h := sha256.Sum256([]byte(rule + "\x00" + strings.Join(key, "\x00")))
+	return hex.EncodeToString(h[:16])
+}
+
+// Sort orders findings by file, line, column, rule, message.
+func Sort(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Loc.Path != b.Loc.Path {
+			return a.Loc.Path < b.Loc.Path
+		}
+		if a.Loc.Line != b.Loc.Line {
+			return a.Loc.Line < b.Loc.Line
+		}
+		if a.Loc.Col != b.Loc.Col {
+			return a.Loc.Col < b.Loc.Col
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Message < b.Message
+	})
+}
+
+// Dedup drops findings with the same fingerprint at the same place.
+func Dedup(fs []Finding) []Finding {
+	seen := map[string]bool{}
+	out := fs[:0]
+	for _, f := range fs {
+		k := f.Fingerprint + "@" + f.Loc.String()
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, f)
+	}
+	return out
+}
+
+// RelPaths rewrites every path in the findings relative to base.
+func RelPaths(fs []Finding, base string) {
+	rel := func(p string) string {
+		if r, err := filepath.Rel(base, p); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+		return p
+	}
+	for i := range fs {
+		f := &fs[i]
+		f.Loc.Path = rel(f.Loc.Path)
+		for j := range f.Flows {
+			for k := range f.Flows[j].Steps {
+				f.Flows[j].Steps[k].Loc.Path = rel(f.Flows[j].Steps[k].Loc.Path)
+			}
+		}
+		for j := range f.Related {
+			f.Related[j].Loc.Path = rel(f.Related[j].Loc.Path)
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/lockorder/lockorder/callgraph"
+)
+
+// SleepInIdle flags a blocking call reachable from the idle task.
+var SleepInIdle = &Rule{
+	ID:    "sleep-in-idle",
+	Name:  "SleepInIdle",
+	Short: "A call that may block is reachable from the idle task",
+	Full: "The idle task of a CPU (cpu_startup_entry, do_idle, cpuhp_online_idle, the arch start_secondary " +
+		"functions) must never sleep: there is nothing to switch to, and it runs with preemption disabled " +
+		"(\"BUG: scheduling while atomic: swapper/N\"). schedule_idle() and schedule_preempt_disabled() in " +
+		"the idle loop are how idle yields and are not reported.",
+	Help: "**Pattern**: the idle task calls a function that can reach `schedule()`, e.g. " +
+		"`cpuhp_online_idle()` -> `kthread_unpark()` -> `__kthread_bind()` -> `wait_task_inactive()`.\n\n" +
+		"**Fix**: do the blocking work from another task: complete() a completion the control CPU waits " +
+		"for, and let it do the work (v4.13 \"smp/hotplug: Move unparking of percpu threads to the control CPU\").",
+	Severity: Error,
+	Tags:     []string{"concurrency", "scheduler", "idle"},
+	Run:      runSleepInIdle,
+}
+
+// SleepInAtomic flags a blocking call made in atomic context.
+var SleepInAtomic = &Rule{
+	ID:    "sleep-in-atomic",
+	Name:  "SleepInAtomic",
+	Short: "A call that may block is made with a spinlock held, IRQs off, preemption off or under RCU",
+	Full: "A call that can reach schedule() (mutex_lock, msleep, GFP_KERNEL allocations, " +
+		"wait_for_completion, copy_from_user, ...) is made while a spinning lock is held, IRQs or preemption " +
+		"are disabled, or inside rcu_read_lock(). Calls under guards a kernel developer writes " +
+		"(gfpflags_allow_blocking(), preemptible(), !in_atomic()) are not reported. Only chains of direct " +
+		"calls give an error; a chain through a function pointer is a warning.",
+	Help: "**Pattern**: `spin_lock(&l); p = kmalloc(n, GFP_KERNEL);`\n\n**Fix**: move the blocking call " +
+		"out of the atomic section, or use a non-blocking variant (GFP_ATOMIC/GFP_NOWAIT, mutex_trylock).",
+	Severity: Error,
+	Tags:     []string{"concurrency", "atomic-context"},
+	Run:      runSleepInAtomic,
+}
+
+func runSleepInIdle(c *Context) []Finding {
+	p := c.P
+	var out []Finding
+	for _, id := range p.FuncIDs(p.K.Table.Contexts.Idle) {
+		f := p.Funcs[id]
+		for si := range f.Sites {
+			s := &f.Sites[si]
+			if !s.Reached || !p.HasEffect(f, s, callgraph.EffSleepStrict, true) {
+				continue
+			}
+			path := p.EffectPath(f, int32(si), callgraph.EffSleepStrict, true)
+			last := path[len(path)-1]
+			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
+			tf := ThreadFlow{Name: "idle task"}
+			tf.Steps = append(tf.Steps, Step{Loc: c.FuncLoc(id), Message: f.Src.Name + "() runs in the idle task"})
+			tf.Steps = append(tf.Steps, c.CallSteps(path)...)
+			tf.Steps[len(tf.Steps)-1].Message = fmt.Sprintf("%s() may block", sleeper)
+			out = append(out, Finding{
+				Severity: Error,
+				Loc:      c.SiteLoc(id, int32(si)),
+				Message: fmt.Sprintf("the idle task may sleep: %s() calls %s(), which can reach %s()",
+					f.Src.Name, s.Callee, sleeper),
+				Flows: []ThreadFlow{tf},
+				Key:   []string{f.Src.Name, s.Callee, sleeper},
+				Fix:   "move the blocking work to a task that may sleep (e.g. the CPU-hotplug control task)",
+			})
+		}
+	}
+	return out
+}
+
+func runSleepInAtomic(c *Context) []Finding {
+	p := c.P
+	var out []Finding
+	for _, f := range p.Funcs {
+		for si := range f.Sites {
+			s := &f.Sites[si]
+			if !s.Reached || s.Guarded {
+				continue
+			}
+			ctx, ctxLoc, key := atomicContext(c, f, s)
+			if ctx == "" {
+				continue
+			}
+			if !p.HasEffect(f, s, callgraph.EffSleep, false) {
+				continue
+			}
+			direct := p.HasEffect(f, s, callgraph.EffSleep, true)
+			path := p.EffectPath(f, int32(si), callgraph.EffSleep, direct)
+			last := path[len(path)-1]
+			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
+			sev := Error
+			how := ""
+			if !direct {
+				sev = Warning
+				how = " through a function pointer"
+			}
+			tf := ThreadFlow{Name: "atomic context"}
+			tf.Steps = append(tf.Steps, Step{Loc: ctxLoc, Message: ctx})
+			tf.Steps = append(tf.Steps, c.CallSteps(path)...)
+			tf.Steps[len(tf.Steps)-1].Message = fmt.Sprintf("%s() may block", sleeper)
+			msg := fmt.Sprintf("%s() may sleep in atomic context (%s)%s: %s() can reach %s()",
+				f.Src.Name, ctx, how, s.Callee, sleeper)
+			if s.Callee == sleeper {
+				msg = fmt.Sprintf("%s() calls %s(), which may sleep, in atomic context (%s)", f.Src.Name, sleeper, ctx)
+			}
+			out = append(out, Finding{
+				Severity: sev,
+				Loc:      c.SiteLoc(f.ID, int32(si)),
+				Message:  msg,
+				Flows:    []ThreadFlow{tf},
+				Related:  []Step{{Loc: ctxLoc, Message: ctx}},
+				Key:      []string{f.Src.Name, key, s.Callee, sleeper},
+				Fix:      "move the call out of the atomic section or use a non-blocking variant",
+			})
+		}
+	}
+	return out
+}
+
+// atomicContext describes why a site is atomic ("" when it is not).
+func atomicContext(c *Context, f *callgraph.Func, s *callgraph.Site) (desc string, loc Location, key string) {
+	p := c.P
+	for _, h := range s.Held {
+		switch p.Classes[h.Class].Kind {
+		case "raw_spinlock", "spinlock", "rwlock", "seqlock":
+			if !p.Classes[h.Class].Typed && h.Trylock {
+				continue
+			}
+			name := c.ClassName(h.Class)
+			return fmt.Sprintf("%s held", name),
+				Location{Path: p.Path(f), Line: int(h.Line), Col: int(h.Col), Func: f.Src.Name}, name
+		}
+	}
+	loc = Location{Path: p.Path(f), Line: int(s.IRQLine), Col: 1, Func: f.Src.Name}
+	if s.IRQsOff() {
+		return "IRQs disabled", loc, "irqs-off"
+	}
+	if s.Preempt > 0 {
+		return "preemption disabled", c.FuncLoc(f.ID), "preempt-off"
+	}
+	if s.RCU > 0 {
+		return "inside rcu_read_lock()", c.FuncLoc(f.ID), "rcu"
+	}
+	return "", Location{}, ""
+}
