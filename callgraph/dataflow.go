@@ -19,6 +19,7 @@ type state struct {
 	preempt int8
 	rcu     int8
 	guarded bool
+	nofault int8
 	loop    int32
 	reached bool
 }
@@ -69,6 +70,10 @@ func join(a *state, b state) bool {
 	}
 	if b.preempt < a.preempt {
 		a.preempt = b.preempt
+		changed = true
+	}
+	if b.nofault < a.nofault {
+		a.nofault = b.nofault
 		changed = true
 	}
 	if b.rcu < a.rcu {
@@ -155,6 +160,7 @@ func (p *Program) dataflow(f *Func) {
 				s.Held = append(s.Held[:0], st.held...)
 				s.IRQ, s.IRQLine, s.Preempt, s.RCU, s.Guarded, s.Loop, s.Reached =
 					st.irq, st.irqLine, st.preempt, st.rcu, st.guarded, st.loop, true
+				s.NoFault = st.nofault > 0
 				p.transfer(f, si, &st, releasesUnknown)
 			} else if n.Kind == parser.NScopeEnd {
 				p.scopeEnd(f, n, &st)
@@ -310,6 +316,12 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		}
 		if pr.PreemptOn && st.preempt > 0 {
 			st.preempt--
+		}
+		if pr.NoFaultOn && st.nofault < 100 {
+			st.nofault++
+		}
+		if pr.NoFaultOff && st.nofault > 0 {
+			st.nofault--
 		}
 		if pr.RCULock && st.rcu < 100 {
 			st.rcu++
@@ -510,6 +522,9 @@ func (p *Program) siteEffect(f *Func, s *Site, e Effect) bool {
 		if e == EffSleepStrict && pr.IdleYield {
 			return false
 		}
+		if pr.UserAccess && s.NoFault {
+			return false
+		}
 		if pr.Sleep {
 			return true
 		}
@@ -542,12 +557,18 @@ func (p *Program) effects() {
 	type edge struct{ caller, site int32 }
 	callers := make([][]edge, len(p.Funcs))
 	for _, f := range p.Funcs {
+		f.Barrier = p.K.IsBarrier(f.Src.Name, p.Path(f))
+	}
+	for _, f := range p.Funcs {
 		for si := range f.Sites {
 			s := &f.Sites[si]
 			if !s.Reached {
 				continue
 			}
 			for _, t := range s.Targets {
+				if p.Funcs[t].Barrier {
+					continue
+				}
 				callers[t] = append(callers[t], edge{f.ID, int32(si)})
 			}
 		}
@@ -621,7 +642,7 @@ func (p *Program) EffectPath(f *Func, si int32, e Effect, direct bool) []Step {
 			if direct {
 				v = tf.ViaDirect[e]
 			}
-			if v >= 0 && !seen[t] {
+			if v >= 0 && !seen[t] && !tf.Barrier {
 				next = tf
 				si = v
 				break
@@ -649,7 +670,7 @@ func (p *Program) HasEffect(f *Func, s *Site, e Effect, direct bool) bool {
 		if direct {
 			v = p.Funcs[t].ViaDirect[e]
 		}
-		if v >= 0 {
+		if v >= 0 && !p.Funcs[t].Barrier {
 			return true
 		}
 	}

@@ -50,6 +50,9 @@ type Func struct {
 	ExitHeld []Held
 	Releases []int32
 	ExitIRQ  int8 // irqCaller, irqOff or irqOn
+	// Barrier functions (panic, error reporting) are not followed for
+	// effects.
+	Barrier bool
 
 	vars map[string]parser.Var
 }
@@ -69,6 +72,7 @@ type Site struct {
 	Preempt int8
 	RCU     int8
 	Guarded bool // under a sleep guard (gfpflags_allow_blocking(), ...)
+	NoFault bool // pagefault_disable() in force: user accesses do not sleep
 	// Acq lists the locks a lock primitive at this site acquires.
 	Acq []Held
 	// Loop is the innermost enclosing loop node (-1 none).
@@ -250,12 +254,12 @@ func (p *Program) link() {
 				if n.Callee == "guard" {
 					s.Prim = p.guardPrim(n.Recv)
 				}
-				if s.Prim == nil || (s.Prim.Op == OpNone && !s.Prim.IRQDisable && !s.Prim.IRQEnable &&
-					!s.Prim.PreemptOff && !s.Prim.PreemptOn && !s.Prim.RCULock && !s.Prim.RCUUnlock &&
-					!s.Prim.Sleep && s.Prim.SleepGFP == 0 && !s.Prim.Wake && s.Prim.IPIWait == 0) {
+				if _, isVar := p.varsOf(f)[n.Callee]; isVar {
+					// a call through a function-pointer parameter or local
 					s.Prim = nil
-				}
-				if s.Prim == nil {
+					s.Indirect = true
+					p.IndirectCalls++
+				} else if s.Prim == nil {
 					p.DirectCalls++
 					s.Targets = p.Resolve(n.Callee, f.File)
 					if len(s.Targets) > 0 {

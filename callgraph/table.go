@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -43,6 +44,8 @@ type Table struct {
 		PreemptOn  []string `toml:"preempt_on"`
 		RCULock    []string `toml:"rcu_lock"`
 		RCUUnlock  []string `toml:"rcu_unlock"`
+		NoFaultOn  []string `toml:"nofault_on"`
+		NoFaultOff []string `toml:"nofault_off"`
 	} `toml:"irq"`
 	Effects struct {
 		Sleep       []string       `toml:"sleep"`
@@ -52,6 +55,9 @@ type Table struct {
 		Wake        []string       `toml:"wake"`
 		IPISync     map[string]int `toml:"ipi_sync"`
 		SleepGuards []string       `toml:"sleep_guards"`
+		Barrier     []string       `toml:"barrier"`
+		BarrierPath []string       `toml:"barrier_paths"`
+		UserAccess  []string       `toml:"user_access"`
 	} `toml:"effects"`
 	Contexts struct {
 		Idle            []string         `toml:"idle"`
@@ -100,6 +106,9 @@ type Prim struct {
 	IdleYield  bool
 	Wake       bool
 	IPIWait    int // wait argument index + 2 (1: always waits, 0: not an IPI)
+	NoFaultOn  bool
+	NoFaultOff bool
+	UserAccess bool
 }
 
 // Knowledge is the compiled table.
@@ -111,6 +120,7 @@ type Knowledge struct {
 	inserts  map[string]bool
 	idle     map[string]bool
 	sched    map[string]bool
+	barrier  map[string]bool
 }
 
 // LoadKnowledge compiles the embedded table, extended by the given config
@@ -156,6 +166,11 @@ func merge(t, e *Table) {
 	t.Effects.BlockingGFP = append(t.Effects.BlockingGFP, e.Effects.BlockingGFP...)
 	t.Effects.IdleYield = append(t.Effects.IdleYield, e.Effects.IdleYield...)
 	t.Effects.SleepGuards = append(t.Effects.SleepGuards, e.Effects.SleepGuards...)
+	t.Effects.Barrier = append(t.Effects.Barrier, e.Effects.Barrier...)
+	t.Effects.BarrierPath = append(t.Effects.BarrierPath, e.Effects.BarrierPath...)
+	t.Effects.UserAccess = append(t.Effects.UserAccess, e.Effects.UserAccess...)
+	t.IRQ.NoFaultOn = append(t.IRQ.NoFaultOn, e.IRQ.NoFaultOn...)
+	t.IRQ.NoFaultOff = append(t.IRQ.NoFaultOff, e.IRQ.NoFaultOff...)
 	for k, v := range e.Effects.SleepGFP {
 		t.Effects.SleepGFP[k] = v
 	}
@@ -180,7 +195,7 @@ func merge(t, e *Table) {
 func compile(t Table) *Knowledge {
 	k := &Knowledge{Table: t, prims: map[string]*Prim{}, blocking: map[string]bool{},
 		iters: set(t.Lists.Iterators), inserts: set(t.Lists.Insert),
-		idle: set(t.Contexts.Idle), sched: set(t.Contexts.SchedCore)}
+		idle: set(t.Contexts.Idle), sched: set(t.Contexts.SchedCore), barrier: map[string]bool{}}
 	get := func(n string) *Prim {
 		p := k.prims[n]
 		if p == nil {
@@ -248,6 +263,18 @@ func compile(t Table) *Knowledge {
 	for n, i := range t.Effects.IPISync {
 		get(n).IPIWait = i + 2
 	}
+	for _, n := range t.IRQ.NoFaultOn {
+		get(n).NoFaultOn = true
+	}
+	for _, n := range t.IRQ.NoFaultOff {
+		get(n).NoFaultOff = true
+	}
+	for _, n := range t.Effects.UserAccess {
+		get(n).UserAccess = true
+	}
+	for _, n := range t.Effects.Barrier {
+		k.barrier[n] = true
+	}
 	for _, g := range t.Effects.BlockingGFP {
 		k.blocking[g] = true
 	}
@@ -298,4 +325,18 @@ func splitWords(s string) []string {
 		}
 	}
 	return out
+}
+
+// IsBarrier reports whether effects are not followed into a function
+// (panic and error-reporting paths, sanitizer runtimes).
+func (k *Knowledge) IsBarrier(name, path string) bool {
+	if k.barrier[name] {
+		return true
+	}
+	for _, p := range k.Table.Effects.BarrierPath {
+		if strings.Contains(path, p) {
+			return true
+		}
+	}
+	return false
 }
