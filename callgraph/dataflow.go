@@ -20,6 +20,7 @@ type state struct {
 	rcu     int8
 	guarded bool
 	nofault int8
+	dropped bool
 	loop    int32
 	reached bool
 }
@@ -70,6 +71,10 @@ func join(a *state, b state) bool {
 	}
 	if b.preempt < a.preempt {
 		a.preempt = b.preempt
+		changed = true
+	}
+	if b.dropped && !a.dropped {
+		a.dropped = true
 		changed = true
 	}
 	if b.nofault < a.nofault {
@@ -161,6 +166,7 @@ func (p *Program) dataflow(f *Func) {
 				s.IRQ, s.IRQLine, s.Preempt, s.RCU, s.Guarded, s.Loop, s.Reached =
 					st.irq, st.irqLine, st.preempt, st.rcu, st.guarded, st.loop, true
 				s.NoFault = st.nofault > 0
+				s.Dropped = st.dropped
 				p.transfer(f, si, &st, releasesUnknown)
 			} else if n.Kind == parser.NScopeEnd {
 				p.scopeEnd(f, n, &st)
@@ -293,6 +299,7 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 				}
 				if !found {
 					relUnknown[c] = true
+					st.dropped = true
 					if pr.IRQOn {
 						st.irq = irqOn
 					}
@@ -305,6 +312,9 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 			st.irq = irqOff
 			st.irqLine = n.Line
 		case pr.IRQEnable:
+			if st.irq == irqCaller {
+				st.dropped = true
+			}
 			if strings.HasSuffix(pr.Name, "restore") {
 				st.irq = st.prevIRQ
 			} else {
@@ -314,8 +324,12 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		if pr.PreemptOff && st.preempt < 100 {
 			st.preempt++
 		}
-		if pr.PreemptOn && st.preempt > 0 {
-			st.preempt--
+		if pr.PreemptOn {
+			if st.preempt > 0 {
+				st.preempt--
+			} else {
+				st.dropped = true
+			}
 		}
 		if pr.NoFaultOn && st.nofault < 100 {
 			st.nofault++
@@ -326,8 +340,12 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		if pr.RCULock && st.rcu < 100 {
 			st.rcu++
 		}
-		if pr.RCUUnlock && st.rcu > 0 {
-			st.rcu--
+		if pr.RCUUnlock {
+			if st.rcu > 0 {
+				st.rcu--
+			} else {
+				st.dropped = true
+			}
 		}
 		return
 	}
@@ -336,6 +354,9 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		return
 	}
 	t0 := p.Funcs[s.Targets[0]]
+	if len(t0.Releases) > 0 && len(st.held) == 0 {
+		st.dropped = true
+	}
 	for _, c := range t0.Releases {
 		for i := len(st.held) - 1; i >= 0; i-- {
 			if st.held[i].Class == c {
@@ -511,7 +532,7 @@ func (p *Program) acquires(f *Func) {
 // siteEffect reports whether a site is itself a source of an effect.
 func (p *Program) siteEffect(f *Func, s *Site, e Effect) bool {
 	pr := s.Prim
-	if pr == nil || !s.Reached {
+	if pr == nil || !s.Reached || s.Dropped {
 		return false
 	}
 	switch e {
@@ -562,7 +583,7 @@ func (p *Program) effects() {
 	for _, f := range p.Funcs {
 		for si := range f.Sites {
 			s := &f.Sites[si]
-			if !s.Reached {
+			if !s.Reached || s.Dropped {
 				continue
 			}
 			for _, t := range s.Targets {

@@ -73,6 +73,11 @@ type Site struct {
 	RCU     int8
 	Guarded bool // under a sleep guard (gfpflags_allow_blocking(), ...)
 	NoFault bool // pagefault_disable() in force: user accesses do not sleep
+	// Dropped is set when, on some path to the site, the function gave up
+	// context its caller set up (released a lock it did not take, enabled
+	// IRQs or preemption it did not disable). Effects reached from such a
+	// site do not happen under the caller's context.
+	Dropped bool
 	// Acq lists the locks a lock primitive at this site acquires.
 	Acq []Held
 	// Loop is the innermost enclosing loop node (-1 none).
@@ -236,6 +241,17 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 		return same
 	}
 	if len(ok) > 0 {
+		// A name defined both in .c files and as a header inline is
+		// usually the real body and its !CONFIG_ stub: the .c ones count.
+		var c []int32
+		for _, id := range ok {
+			if !strings.HasSuffix(p.Files[p.Funcs[id].File].Path, ".h") {
+				c = append(c, id)
+			}
+		}
+		if len(c) > 0 {
+			return c
+		}
 		return ok
 	}
 	return other

@@ -13,21 +13,16 @@ import (
 // (`for_each_possible_cpu(cpu) { }`) and is handled there as a loop.
 func (x *extractor) functions(root *sitter.Node, fns []*sitter.Node) {
 	sort.Slice(fns, func(i, j int) bool { return fns[i].StartByte() < fns[j].StartByte() })
-	var lastEnd uint32
 	for _, fn := range fns {
-		if fn.StartByte() < lastEnd {
-			continue
-		}
 		body := fn.ChildByFieldName("body")
 		decl := fn.ChildByFieldName("declarator")
 		if body == nil || decl == nil {
 			continue
 		}
 		name, params, ptr, ok := x.funcDeclarator(decl)
-		if !ok {
+		if !ok || (sym.has("parenthesized_declarator", decl) && params == nil) {
 			continue
 		}
-		lastEnd = fn.EndByte()
 		f := Func{Name: name}
 		f.Line, f.Col = pos(fn)
 		f.EndLine = int32(fn.EndPoint().Row) + 1
@@ -623,6 +618,13 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 		return b.chainNode(n, next)
 
 	case sym.has("function_definition", n):
+		if d := n.ChildByFieldName("declarator"); d != nil && !sym.has("parenthesized_declarator", d) {
+			if _, _, _, real := b.x.funcDeclarator(d); real {
+				// a real function that error recovery nested in this body:
+				// it is extracted on its own
+				return next
+			}
+		}
 		// one-argument iterator macro with a braced body
 		t := n.ChildByFieldName("type")
 		body := n.ChildByFieldName("body")
