@@ -27,6 +27,13 @@ var WakeupUnderLock = &Rule{
 	Run:      runWakeupUnderLock,
 }
 
+// Evidence limits: the seed's chains are 2 calls on the waker's side and
+// 4 on the scheduler's. Longer may-chains are too weak to be an error.
+const (
+	maxWakeDepth  = 4
+	maxSchedDepth = 6
+)
+
 type schedAcq struct {
 	fn, site int32
 }
@@ -39,6 +46,9 @@ func runWakeupUnderLock(c *Context) []Finding {
 	sched := map[int32]schedAcq{}
 	order := reachOrder(p, reach)
 	for _, id := range order {
+		if len(reach.PathTo(id)) > maxSchedDepth {
+			continue
+		}
 		f := p.Funcs[id]
 		for si := range f.Sites {
 			for _, a := range f.Sites[si].Acq {
@@ -104,10 +114,14 @@ func wakeFinding(c *Context, f *callgraph.Func, si int32, h callgraph.Held, sche
 	}
 	fd.Related = append(fd.Related, Step{Loc: waker.Steps[0].Loc, Message: class + " acquired here"})
 	sa, ok := sched[h.Class]
-	if !ok {
+	if !ok || len(path) > maxWakeDepth {
 		fd.Severity = Note
 		fd.Message = fmt.Sprintf("%s() wakes a task (%s) while holding %s with IRQs off; "+
-			"no scheduler-core path taking %s was found", f.Src.Name, wakeCall, class, class)
+			"no short scheduler-core path taking %s was found", f.Src.Name, wakeCall, class, class)
+		if ok {
+			fd.Message = fmt.Sprintf("%s() may wake a task (%s, %d calls deep) while holding %s with IRQs off; "+
+				"the scheduler core takes %s", f.Src.Name, wakeCall, len(path), class, class)
+		}
 		fd.Flows = []ThreadFlow{waker}
 		return fd
 	}
