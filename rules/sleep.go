@@ -44,11 +44,20 @@ var SleepInAtomic = &Rule{
 func runSleepInIdle(c *Context) []Finding {
 	p := c.P
 	var out []Finding
-	for _, id := range p.FuncIDs(p.K.Table.Contexts.Idle) {
+	entries := p.FuncIDs(p.K.Table.Contexts.Idle)
+	isEntry := map[int32]bool{}
+	for _, id := range entries {
+		isEntry[id] = true
+	}
+	for _, id := range entries {
 		f := p.Funcs[id]
 		for si := range f.Sites {
 			s := &f.Sites[si]
 			if !s.Reached || !p.HasEffect(f, s, callgraph.EffSleepStrict, true) {
+				continue
+			}
+			// a call into another idle entry point is reported there
+			if callsEntry(s.Targets, isEntry) {
 				continue
 			}
 			path := p.EffectPath(f, int32(si), callgraph.EffSleepStrict, true)
@@ -146,4 +155,13 @@ func atomicContext(c *Context, f *callgraph.Func, s *callgraph.Site) (desc strin
 		return "inside rcu_read_lock()", c.FuncLoc(f.ID), "rcu"
 	}
 	return "", Location{}, ""
+}
+
+func callsEntry(targets []int32, isEntry map[int32]bool) bool {
+	for _, t := range targets {
+		if isEntry[t] {
+			return true
+		}
+	}
+	return false
 }
