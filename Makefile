@@ -12,6 +12,7 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test ./...
+	$(GO) test -run '^$$' -fuzz FuzzParseFile -fuzztime 10s ./parser/
 
 # Scan the bundled fixtures and print the findings with their paths.
 # Findings are the point here, so exit status 1 is expected.

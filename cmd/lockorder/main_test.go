@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code, err := run(args, &out, &errb)
+	if err != nil {
+		errb.WriteString(err.Error())
+	}
+	return code, out.String(), errb.String()
+}
+
+func TestExitCodes(t *testing.T) {
+	if code, _, _ := runCLI(); code != 2 {
+		t.Errorf("no command: exit %d, want 2", code)
+	}
+	if code, out, e := runCLI("scan", "/no/such/dir"); code != 2 || out != "" || e == "" {
+		t.Errorf("missing path: exit %d, stdout %q, stderr %q", code, out, e)
+	}
+	if code, _, _ := runCLI("scan", "--format", "xml", "../../fixtures"); code != 2 {
+		t.Errorf("bad format: exit %d, want 2", code)
+	}
+	if code, out, _ := runCLI("scan", "--progress", "never", "../../fixtures/wakeup-under-lock"); code != 1 || !strings.Contains(out, "[wakeup-under-lock]") {
+		t.Errorf("findings: exit %d, want 1; output:\n%s", code, out)
+	}
+	if code, _, _ := runCLI("scan", "--progress", "never", "../../fixtures/sleep-in-idle-fixed"); code != 0 {
+		t.Errorf("clean fixture: exit %d, want 0", code)
+	}
+}
+
+// A bad file is reported and skipped; the scan goes on.
+func TestBadFileSkipped(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bin.c"), []byte{0x7f, 'E', 'L', 'F', 0, 0, 0}, 0o644)
+	src, _ := os.ReadFile("../../fixtures/wakeup-under-lock/stopper_v4_prefix.c")
+	os.WriteFile(filepath.Join(dir, "ok.c"), src, 0o644)
+	code, out, e := runCLI("scan", "--progress", "never", dir)
+	if code != 1 || !strings.Contains(e, "skipped") || !strings.Contains(out, "wakeup-under-lock") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, e)
+	}
+}
+
+// The same tree gives byte-identical output across runs and with -j 1 / -j 2.
+func TestDeterministic(t *testing.T) {
+	for _, f := range []string{"text", "json", "sarif"} {
+		var first string
+		for k, j := range []string{"1", "2", "2"} {
+			_, out, _ := runCLI("scan", "--progress", "never", "-j", j, "--format", f, "--strict", "../../fixtures")
+			if k == 0 {
+				first = out
+			} else if out != first {
+				t.Errorf("%s output differs with -j %s", f, j)
+			}
+		}
+	}
+}
+
+func TestFactsShowsLocks(t *testing.T) {
+	code, out, e := runCLI("facts", "--progress", "never", "../../fixtures/wakeup-under-lock/stopper_v4_prefix.c")
+	if code != 0 || !strings.Contains(out, "acquire cpu_stopper.lock (IRQs off)") {
+		t.Errorf("exit %d\n%s\n%s", code, out, e)
+	}
+}

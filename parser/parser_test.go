@@ -1,0 +1,197 @@
+package parser
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func parse(t testing.TB, src string) *File {
+	t.Helper()
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := p.ParseFile(context.Background(), "t.c", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func fn(t *testing.T, f *File, name string) *Func {
+	t.Helper()
+	for i := range f.Funcs {
+		if f.Funcs[i].Name == name {
+			return &f.Funcs[i]
+		}
+	}
+	t.Fatalf("function %s not found", name)
+	return nil
+}
+
+func calls(f *Func) []string {
+	var out []string
+	for _, n := range f.Nodes {
+		if n.Kind == NCall {
+			out = append(out, n.Callee)
+		}
+	}
+	return out
+}
+
+func TestKernelShapes(t *testing.T) {
+	f := parse(t, `
+static __always_inline int __must_check k(struct foo *foo)
+{
+	struct bar *p;
+
+	list_for_each_entry(p, &foo->head, list) {
+		spin_lock(&p->lock);
+		spin_unlock(&p->lock);
+	}
+	for_each_possible_cpu(cpu) {
+		per_cpu_work(cpu);
+	}
+	return 0;
+}
+
+SYSCALL_DEFINE2(getfoo, int, which, struct foo __user *, arg)
+{
+	mutex_lock(&foo_mutex);
+	mutex_unlock(&foo_mutex);
+	return 0;
+}
+
+static int gd(struct foo *f)
+{
+	guard(raw_spinlock_irqsave)(&f->lock);
+	return 0;
+}
+`)
+	k := fn(t, f, "k")
+	loops := 0
+	for _, n := range k.Nodes {
+		if n.Kind == NLoop {
+			loops++
+		}
+	}
+	if loops != 2 {
+		t.Errorf("k: %d loops, want 2 (list_for_each_entry, for_each_possible_cpu)", loops)
+	}
+	if got := strings.Join(calls(k), ","); !strings.Contains(got, "spin_lock") || !strings.Contains(got, "per_cpu_work") {
+		t.Errorf("k: calls %s", got)
+	}
+	if got := calls(fn(t, f, "sys_getfoo")); len(got) != 2 {
+		t.Errorf("SYSCALL_DEFINE body: calls %v", got)
+	}
+	g := fn(t, f, "gd")
+	var guard, end bool
+	for _, n := range g.Nodes {
+		if n.Kind == NCall && n.Callee == "guard" && n.Recv == "raw_spinlock_irqsave" {
+			guard = true
+		}
+		if n.Kind == NScopeEnd {
+			end = true
+		}
+	}
+	if !guard || !end {
+		t.Errorf("guard(): acquire %v, scope end %v", guard, end)
+	}
+}
+
+func TestPerCPUAndGlobals(t *testing.T) {
+	f := parse(t, "static DEFINE_PER_CPU(struct cpu_stopper, cpu_stopper);\nstatic DEFINE_SPINLOCK(foo_lock);\nstruct cpu_stopper { raw_spinlock_t lock; };\n")
+	var pc, sl bool
+	for _, g := range f.Globals {
+		if g.Name == "cpu_stopper" && g.Type == "cpu_stopper" && g.PerCPU {
+			pc = true
+		}
+		if g.Name == "foo_lock" && g.Type == "DEFINE_SPINLOCK" {
+			sl = true
+		}
+	}
+	if !pc || !sl {
+		t.Errorf("globals %+v", f.Globals)
+	}
+}
+
+// Bad input gives an error or fewer facts, never a panic.
+func TestBadInput(t *testing.T) {
+	p, _ := New()
+	cases := map[string][]byte{
+		"empty":                 {},
+		"binary":                {0x7f, 'E', 'L', 'F', 0, 0, 1, 2},
+		"non-utf8":              []byte("int f(void) { return '\xff\xfe'; }\n"),
+		"unterminated comment":  []byte("int f(void) { /* never closed\n"),
+		"unterminated string":   []byte("int f(void) { char *s = \"abc\n}\n"),
+		"deeply nested":         []byte("int f(void) {" + strings.Repeat("if (a) {", 3000) + strings.Repeat("}", 3000) + "}"),
+		"nested macro parens":   []byte("int f(void) { X(" + strings.Repeat("Y(", 5000) + strings.Repeat(")", 5000) + "); }"),
+		"only defines (header)": bytes.Repeat([]byte("#define REG_FOO_BAR_MASK 0x00000001L\n"), 200000),
+	}
+	for name, src := range cases {
+		f, err := p.ParseFile(context.Background(), name, src)
+		if name == "binary" {
+			if err == nil {
+				t.Errorf("%s: want an error", name)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		} else if f == nil {
+			t.Errorf("%s: no facts", name)
+		}
+	}
+}
+
+func TestCollectMissingAndLoops(t *testing.T) {
+	if _, err := Collect([]string{"/no/such/path"}); err == nil {
+		t.Error("missing path: want an error")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.c"), []byte("int a(void) { return 0; }\n"), 0o644)
+	os.Symlink(dir, filepath.Join(dir, "loop"))
+	files, err := Collect([]string{dir})
+	if err != nil || len(files) != 1 {
+		t.Errorf("symlink loop: files %v, err %v", files, err)
+	}
+}
+
+func FuzzParseFile(f *testing.F) {
+	seeds, _ := filepath.Glob("../fixtures/*/*.c")
+	for _, s := range seeds {
+		if b, err := os.ReadFile(s); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("int f(void) { list_for_each_entry(p, h, m) spin_lock(&x); }"))
+	p, err := New()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		_, _ = p.ParseFile(context.Background(), "fuzz.c", src)
+	})
+}
+
+func BenchmarkParseFixtures(b *testing.B) {
+	seeds, _ := filepath.Glob("../fixtures/*/*.c")
+	var srcs [][]byte
+	for _, s := range seeds {
+		data, _ := os.ReadFile(s)
+		srcs = append(srcs, data)
+	}
+	p, _ := New()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, s := range srcs {
+			if _, err := p.ParseFile(context.Background(), "b.c", s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
