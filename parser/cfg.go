@@ -23,6 +23,11 @@ func (x *extractor) functions(root *sitter.Node, fns []*sitter.Node) {
 		if !ok || (sym.has("parenthesized_declarator", decl) && params == nil) {
 			continue
 		}
+		if p := fn.Parent(); p != nil && !sym.has("translation_unit", p) && !x.realParams(params) {
+			// `per_cpu(v, cpu) { ... }` recovered inside a body: a macro
+			// call, not a function
+			continue
+		}
 		f := Func{Name: name}
 		f.Line, f.Col = pos(fn)
 		f.EndLine = int32(fn.EndPoint().Row) + 1
@@ -619,7 +624,7 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 
 	case sym.has("function_definition", n):
 		if d := n.ChildByFieldName("declarator"); d != nil && !sym.has("parenthesized_declarator", d) {
-			if _, _, _, real := b.x.funcDeclarator(d); real {
+			if _, params, _, real := b.x.funcDeclarator(d); real && b.x.realParams(params) {
 				// a real function that error recovery nested in this body:
 				// it is extracted on its own
 				return next
@@ -723,4 +728,34 @@ func (b *builder) locals(n *sitter.Node) {
 			b.f.Locals = append(b.f.Locals, Var{Name: name, Type: tname, Ptr: ptr, Line: l})
 		}
 	}
+}
+
+// realParams reports whether a parameter list declares parameters the way
+// a function definition does: `(void)`, `()`, or every parameter with a
+// type and a name. Macro calls recovered as definitions (`per_cpu(v, cpu)`)
+// have bare identifiers instead.
+func (x *extractor) realParams(pl *sitter.Node) bool {
+	if pl == nil {
+		return false
+	}
+	n := int(pl.NamedChildCount())
+	if n == 0 {
+		return true
+	}
+	for i := 0; i < n; i++ {
+		p := pl.NamedChild(i)
+		if sym.has("comment", p) || sym.has("variadic_parameter", p) {
+			continue
+		}
+		if !sym.has("parameter_declaration", p) {
+			return false
+		}
+		if p.ChildByFieldName("declarator") == nil {
+			if t := p.ChildByFieldName("type"); n == 1 && t != nil && x.text(t) == "void" {
+				continue
+			}
+			return false
+		}
+	}
+	return true
 }
