@@ -201,7 +201,15 @@ func appendUnique(xs []int32, x int32) []int32 {
 }
 
 // archOf returns the architecture directory of a path ("" if none).
+// User-mode Linux (arch/x86/um) and the userspace trees (tools/, scripts/,
+// samples/) count as foreign: their definitions never stand for kernel ones
+// while another exists.
 func archOf(path string) string {
+	for _, d := range []string{"arch/x86/um/", "tools/", "scripts/", "samples/"} {
+		if i := strings.Index(path, d); i == 0 || i > 0 && path[i-1] == '/' {
+			return "userspace"
+		}
+	}
 	i := strings.Index(path, "arch/")
 	if i < 0 || (i > 0 && path[i-1] != '/') {
 		return ""

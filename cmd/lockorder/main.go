@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -138,6 +139,9 @@ func (c *common) load(paths []string, stderr io.Writer) (*callgraph.Program, []p
 	for _, s := range skipped {
 		fmt.Fprintf(stderr, "lockorder: skipped %s: %s\n", s.Path, s.Reason)
 	}
+	if show {
+		fmt.Fprintf(stderr, "parsed in %s, linking\n", time.Since(start).Round(time.Millisecond))
+	}
 	p := callgraph.Build(parsed, k, callgraph.Options{Arch: c.arch})
 	if show {
 		fmt.Fprintf(stderr, "linked %d functions in %s\n", len(p.Funcs), time.Since(start).Round(time.Millisecond))
@@ -165,6 +169,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	failOn := fs.String("fail-on", "error", "exit 1 when a finding at or above this severity exists: note|warning|error")
 	only := fs.StringSlice("rule", nil, "run only these rule ids")
 	stats := fs.Bool("stats", false, "print scan statistics on stderr")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
 	if err := fs.Parse(args); err != nil {
 		return 2, errUsage{err}
 	}
@@ -185,6 +190,17 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 			}
 			rs = append(rs, r)
 		}
+	}
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			return 2, err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return 2, err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	p, skipped, err := c.load(fs.Args(), stderr)
