@@ -14,10 +14,14 @@ test:
 	$(GO) test ./...
 	$(GO) test -run '^$$' -fuzz FuzzParseFile -fuzztime 10s ./parser/
 
-# Scan the bundled fixtures and print the findings with their paths.
-# Findings are the point here, so exit status 1 is expected.
+# Scan each bundled fixture folder (one program each, as the tests do) and
+# print the findings with their paths. Findings are the point here, so exit
+# status 1 from a scan is expected.
 demo: build
-	@./$(BIN) scan --strict fixtures/ ; st=$$?; [ $$st -le 1 ] || exit $$st
+	@for d in fixtures/*/; do \
+	  echo "== $$d"; ./$(BIN) scan --strict --progress never "$$d"; st=$$?; \
+	  [ $$st -le 1 ] || exit $$st; \
+	done
 
 # Go benchmarks of each stage on fixtures, then a timed whole-tree scan
 # (wall, CPU, peak RSS) when the corpus is present.
