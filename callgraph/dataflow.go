@@ -121,6 +121,9 @@ func heldIRQOff(hs []Held, c int32) bool {
 // analyze runs the dataflow of every function, callees first, then
 // propagates effects and lock sets.
 func (p *Program) analyze() {
+	for _, f := range p.Funcs {
+		f.Barrier = p.K.IsBarrier(f.Src.Name, p.Path(f))
+	}
 	comps := p.sccs()
 	for _, comp := range comps {
 		for _, id := range comp {
@@ -508,6 +511,11 @@ func (p *Program) acquires(f *Func) {
 	}
 	for si := range f.Sites {
 		s := &f.Sites[si]
+		if s.Dropped {
+			// the caller's locks were released on the way here: what is
+			// taken now is not taken under them
+			continue
+		}
 		for _, a := range s.Acq {
 			if _, ok := f.Acquires[a.Class]; !ok && len(f.Acquires) < maxAcquires {
 				f.Acquires[a.Class] = int32(si)
@@ -517,6 +525,9 @@ func (p *Program) acquires(f *Func) {
 			continue
 		}
 		for _, t := range s.Targets {
+			if p.Funcs[t].Barrier {
+				continue
+			}
 			for c := range p.Funcs[t].Acquires {
 				if len(f.Acquires) >= maxAcquires {
 					return
@@ -577,9 +588,6 @@ func (p *Program) siteEffect(f *Func, s *Site, e Effect) bool {
 func (p *Program) effects() {
 	type edge struct{ caller, site int32 }
 	callers := make([][]edge, len(p.Funcs))
-	for _, f := range p.Funcs {
-		f.Barrier = p.K.IsBarrier(f.Src.Name, p.Path(f))
-	}
 	for _, f := range p.Funcs {
 		for si := range f.Sites {
 			s := &f.Sites[si]

@@ -26,6 +26,10 @@ var LockOrderCycle = &Rule{
 	Run:      runLockOrderCycle,
 }
 
+// maxCycleDepth is the longest call chain an edge of an error-level cycle
+// may rest on.
+const maxCycleDepth = 6
+
 func runLockOrderCycle(c *Context) []Finding {
 	lo := c.LockOrder()
 	var out []Finding
@@ -57,9 +61,16 @@ func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
 		flows = append(flows, tf)
 	}
 	first := flows[0].Steps[len(flows[0].Steps)-1]
+	sev := Error
+	for i := range cyc {
+		if e := lo.Edges[[2]int32{cyc[i], cyc[(i+1)%len(cyc)]}]; len(e.Path) > maxCycleDepth {
+			// a long may-chain is weak evidence: shown with --strict
+			sev = Note
+		}
+	}
 	order := append(append([]string(nil), names...), names[0])
 	return Finding{
-		Severity: Error,
+		Severity: sev,
 		Loc:      first.Loc,
 		Message: fmt.Sprintf("lock-order cycle %s: taken in opposite orders on %d paths",
 			strings.Join(order, " -> "), len(cyc)),
