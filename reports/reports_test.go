@@ -13,7 +13,6 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/lockorder/lockorder/callgraph"
-	"github.com/lockorder/lockorder/parser"
 	"github.com/lockorder/lockorder/reports"
 	"github.com/lockorder/lockorder/rules"
 )
@@ -22,20 +21,10 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func findings(t *testing.T, dir string) []rules.Finding {
 	t.Helper()
-	files, err := parser.Collect([]string{dir})
+	p, _, err := callgraph.Load(context.Background(), []string{dir}, callgraph.LoadOptions{Jobs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, err := parser.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed, _ := pr.ParseAll(context.Background(), files, parser.ScanOptions{Jobs: 2})
-	k, err := callgraph.LoadKnowledge()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := callgraph.Build(parsed, k, callgraph.Options{})
 	fs := rules.Run(rules.NewContext(p, true), rules.All())
 	rules.RelPaths(fs, "..")
 	return fs

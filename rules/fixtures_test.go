@@ -22,23 +22,14 @@ var wantRe = regexp.MustCompile(`want "([a-z-]+)(?::([a-z]+))?"`)
 // loadDir runs the real pipeline over one fixture folder (one program).
 func loadDir(t testing.TB, dir string) *callgraph.Program {
 	t.Helper()
-	files, err := parser.Collect([]string{dir})
+	p, skipped, err := callgraph.Load(context.Background(), []string{dir}, callgraph.LoadOptions{Jobs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, err := parser.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed, skipped := pr.ParseAll(context.Background(), files, parser.ScanOptions{Jobs: 2})
 	for _, s := range skipped {
 		t.Errorf("skipped %s: %s", s.Path, s.Reason)
 	}
-	k, err := callgraph.LoadKnowledge()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return callgraph.Build(parsed, k, callgraph.Options{})
+	return p
 }
 
 func expectations(t *testing.T, dir string) map[string]bool {

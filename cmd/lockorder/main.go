@@ -96,24 +96,6 @@ func (c *common) register(fs *pflag.FlagSet) {
 
 // load parses the paths and links the program.
 func (c *common) load(paths []string, stderr io.Writer) (*callgraph.Program, []parser.Skipped, error) {
-	if len(paths) == 0 {
-		return nil, nil, errUsage{errors.New("no PATH given")}
-	}
-	k, err := callgraph.LoadKnowledge(c.configs...)
-	if err != nil {
-		return nil, nil, err
-	}
-	files, err := parser.Collect(paths)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(files) == 0 {
-		return nil, nil, fmt.Errorf("no .c or .h files under %s", strings.Join(paths, " "))
-	}
-	pr, err := parser.New()
-	if err != nil {
-		return nil, nil, err
-	}
 	show := c.progress == "always" || (c.progress == "auto" && isTerminal(stderr))
 	var prog parser.Progress
 	start := time.Now()
@@ -135,14 +117,14 @@ func (c *common) load(paths []string, stderr io.Writer) (*callgraph.Program, []p
 			}
 		}
 	}
-	parsed, skipped := pr.ParseAll(context.Background(), files, parser.ScanOptions{Jobs: c.jobs, Progress: prog})
+	p, skipped, err := callgraph.Load(context.Background(), paths, callgraph.LoadOptions{
+		Jobs: c.jobs, Configs: c.configs, Arch: c.arch, Progress: prog})
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, s := range skipped {
 		fmt.Fprintf(stderr, "lockorder: skipped %s: %s\n", s.Path, s.Reason)
 	}
-	if show {
-		fmt.Fprintf(stderr, "parsed in %s, linking\n", time.Since(start).Round(time.Millisecond))
-	}
-	p := callgraph.Build(parsed, k, callgraph.Options{Arch: c.arch})
 	if show {
 		fmt.Fprintf(stderr, "linked %d functions in %s\n", len(p.Funcs), time.Since(start).Round(time.Millisecond))
 	}

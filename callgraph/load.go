@@ -1,0 +1,44 @@
+package callgraph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lockorder/lockorder/parser"
+)
+
+// LoadOptions configure Load.
+type LoadOptions struct {
+	Jobs     int
+	Configs  []string
+	Arch     string
+	Progress parser.Progress
+}
+
+// Load runs the front half of the pipeline: collect the .c/.h files under
+// paths, parse them in parallel, and link them into a program. Files that
+// cannot be used are returned in skipped; a bad argument is an error.
+func Load(ctx context.Context, paths []string, o LoadOptions) (*Program, []parser.Skipped, error) {
+	if len(paths) == 0 {
+		return nil, nil, errors.New("no PATH given")
+	}
+	k, err := LoadKnowledge(o.Configs...)
+	if err != nil {
+		return nil, nil, err
+	}
+	files, err := parser.Collect(paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(files) == 0 {
+		return nil, nil, fmt.Errorf("no .c or .h files under %s", strings.Join(paths, " "))
+	}
+	pr, err := parser.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	parsed, skipped := pr.ParseAll(ctx, files, parser.ScanOptions{Jobs: o.Jobs, Progress: o.Progress})
+	return Build(parsed, k, Options{Arch: o.Arch}), skipped, nil
+}
