@@ -1,6 +1,7 @@
 package callgraph
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/lockorder/lockorder/parser"
@@ -21,7 +22,6 @@ type state struct {
 	guarded bool
 	nofault int8
 	dropped bool
-	loop    int32
 	reached bool
 }
 
@@ -89,14 +89,6 @@ func join(a *state, b state) bool {
 		a.guarded = false
 		changed = true
 	}
-	if a.loop != b.loop && a.loop != -1 {
-		// keep the innermost loop seen first; loops nest, so a differing
-		// one means we left it on one path
-		if b.loop == -1 {
-			a.loop = -1
-			changed = true
-		}
-	}
 	return changed
 }
 
@@ -148,7 +140,7 @@ func (p *Program) dataflow(f *Func) {
 		siteOf[f.Sites[i].Node] = int32(i)
 	}
 	in := make([]state, len(nodes))
-	in[0] = state{reached: true, loop: -1}
+	in[0] = state{reached: true}
 	work := []int32{0}
 	queued := make([]bool, len(nodes))
 	queued[0] = true
@@ -166,8 +158,8 @@ func (p *Program) dataflow(f *Func) {
 			if si, ok := siteOf[ni]; ok && n.Kind == parser.NCall {
 				s := &f.Sites[si]
 				s.Held = append(s.Held[:0], st.held...)
-				s.IRQ, s.IRQLine, s.Preempt, s.RCU, s.Guarded, s.Loop, s.Reached =
-					st.irq, st.irqLine, st.preempt, st.rcu, st.guarded, st.loop, true
+				s.IRQ, s.IRQLine, s.Preempt, s.RCU, s.Guarded, s.Reached =
+					st.irq, st.irqLine, st.preempt, st.rcu, st.guarded, true
 				s.NoFault = st.nofault > 0
 				s.Dropped = st.dropped
 				p.transfer(f, si, &st, releasesUnknown)
@@ -179,13 +171,6 @@ func (p *Program) dataflow(f *Func) {
 			t, e := st.clone(), st.clone()
 			p.branch(f, n, &t, &e)
 			outs = []state{t, e}
-		case parser.NLoop:
-			body := st.clone()
-			body.loop = ni
-			outs = []state{body, st}
-			if len(n.Succ) == 1 {
-				outs = outs[1:]
-			}
 		default:
 			outs = []state{st}
 		}
@@ -196,10 +181,6 @@ func (p *Program) dataflow(f *Func) {
 			o := outs[0]
 			if k < len(outs) {
 				o = outs[k]
-			}
-			if n.Kind == parser.NLoop && k == 1 {
-				// leaving the loop: restore the enclosing loop
-				o.loop = in[ni].loop
 			}
 			if join(&in[s], o) && !queued[s] {
 				queued[s] = true
@@ -236,15 +217,7 @@ func (p *Program) dataflow(f *Func) {
 			f.Releases = append(f.Releases, c)
 		}
 	}
-	sortInt32(f.Releases)
-}
-
-func sortInt32(xs []int32) {
-	for i := 1; i < len(xs); i++ {
-		for j := i; j > 0 && xs[j] < xs[j-1]; j-- {
-			xs[j], xs[j-1] = xs[j-1], xs[j]
-		}
-	}
+	slices.Sort(f.Releases)
 }
 
 func (p *Program) lockArgs(f *Func, n *parser.Node, pr *Prim) []int32 {
@@ -607,23 +580,29 @@ func (p *Program) effects() {
 			f.ViaDirect[e], f.ViaAny[e] = -1, -1
 		}
 	}
+	type source struct{ fn, site int32 }
 	for e := Effect(0); e < numEffects; e++ {
+		// the source sites are the same whichever calls are followed
+		var sources []source
+		for _, f := range p.Funcs {
+			for si := range f.Sites {
+				if p.siteEffect(f, &f.Sites[si], e) {
+					sources = append(sources, source{f.ID, int32(si)})
+					break
+				}
+			}
+		}
 		for _, direct := range []bool{true, false} {
-			var queue []int32
 			via := func(f *Func) *int32 {
 				if direct {
 					return &f.ViaDirect[e]
 				}
 				return &f.ViaAny[e]
 			}
-			for _, f := range p.Funcs {
-				for si := range f.Sites {
-					if p.siteEffect(f, &f.Sites[si], e) {
-						*via(f) = int32(si)
-						queue = append(queue, f.ID)
-						break
-					}
-				}
+			queue := make([]int32, 0, len(sources))
+			for _, src := range sources {
+				*via(p.Funcs[src.fn]) = src.site
+				queue = append(queue, src.fn)
 			}
 			for len(queue) > 0 {
 				g := queue[0]

@@ -74,7 +74,7 @@ func (p *Program) LockClass(f *Func, expr string) (class string, typed bool) {
 		case "container_of", "list_entry", "list_first_entry", "hlist_entry", "list_last_entry",
 			"list_next_entry", "container_of_safe", "rb_entry":
 			if len(args) > 1 {
-				typ, _ = splitTypeText(args[1])
+				typ, _ = parser.SplitType(args[1])
 			}
 		default:
 			if t, ok := p.K.Table.Accessors[name]; ok {
@@ -255,17 +255,4 @@ func splitFields(rest string) []string {
 		}
 	}
 	return out
-}
-
-func splitTypeText(s string) (string, int8) {
-	ptr := int8(strings.Count(s, "*"))
-	var name string
-	for _, w := range strings.Fields(strings.ReplaceAll(s, "*", " ")) {
-		switch w {
-		case "struct", "union", "const", "volatile":
-			continue
-		}
-		name = w
-	}
-	return name, ptr
 }

@@ -1,6 +1,8 @@
 package callgraph
 
 import (
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/dominikbraun/graph"
@@ -118,41 +120,30 @@ func (p *Program) LockOrder() *LockOrder {
 			if !s.Reached || len(s.Held) == 0 {
 				continue
 			}
+			// what this call acquires, in a deterministic order
+			taken := make([]int32, 0, len(s.Acq))
+			for _, a := range s.Acq {
+				taken = append(taken, a.Class)
+			}
+			if s.Prim == nil && !s.Indirect {
+				for _, t := range s.Targets {
+					if !p.Funcs[t].Barrier {
+						taken = append(taken, slices.Sorted(maps.Keys(p.Funcs[t].Acquires))...)
+					}
+				}
+			}
 			for _, h := range s.Held {
 				if h.Trylock {
 					continue
 				}
-				for _, a := range s.Acq {
-					add(f, h, a.Class, int32(si))
-				}
-				if s.Prim != nil || s.Indirect {
-					continue
-				}
-				for _, t := range s.Targets {
-					classes := make([]int32, 0, len(p.Funcs[t].Acquires))
-					for c := range p.Funcs[t].Acquires {
-						classes = append(classes, c)
-					}
-					sortInt32(classes)
-					for _, c := range classes {
-						add(f, h, c, int32(si))
-					}
+				for _, c := range taken {
+					add(f, h, c, int32(si))
 				}
 			}
 		}
 	}
 	g := graph.New(graph.StringHash, graph.Directed())
-	keys := make([][2]int32, 0, len(lo.Edges))
-	for k := range lo.Edges {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i][0] != keys[j][0] {
-			return keys[i][0] < keys[j][0]
-		}
-		return keys[i][1] < keys[j][1]
-	})
-	for _, k := range keys {
+	for _, k := range lo.Keys() {
 		a, b := p.Classes[k[0]].Name, p.Classes[k[1]].Name
 		_ = g.AddVertex(a)
 		_ = g.AddVertex(b)
@@ -179,7 +170,7 @@ func (p *Program) Cycles(lo *LockOrder) [][]int32 {
 		for _, n := range comp {
 			ids = append(ids, p.classIdx[n])
 		}
-		sortInt32(ids)
+		slices.Sort(ids)
 		in := map[int32]bool{}
 		for _, id := range ids {
 			in[id] = true
@@ -227,4 +218,19 @@ func (p *Program) Cycles(lo *LockOrder) [][]int32 {
 		}
 	}
 	return out
+}
+
+// Keys returns the edges' (from, to) class pairs in a deterministic order.
+func (lo *LockOrder) Keys() [][2]int32 {
+	keys := make([][2]int32, 0, len(lo.Edges))
+	for k := range lo.Edges {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]int32) int {
+		if a[0] != b[0] {
+			return int(a[0] - b[0])
+		}
+		return int(a[1] - b[1])
+	})
+	return keys
 }

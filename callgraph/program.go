@@ -80,8 +80,6 @@ type Site struct {
 	Dropped bool
 	// Acq lists the locks a lock primitive at this site acquires.
 	Acq []Held
-	// Loop is the innermost enclosing loop node (-1 none).
-	Loop int32
 	// Reached is false for calls the dataflow found unreachable.
 	Reached bool
 }
@@ -272,7 +270,7 @@ func (p *Program) link() {
 			if n.Kind != parser.NCall {
 				continue
 			}
-			s := Site{Node: int32(ni), Line: n.Line, Col: n.Col, Callee: n.Callee, Indirect: n.Indirect, Loop: -1}
+			s := Site{Node: int32(ni), Line: n.Line, Col: n.Col, Callee: n.Callee, Indirect: n.Indirect}
 			if !n.Indirect {
 				s.Prim = p.K.Prim(n.Callee)
 				if n.Callee == "guard" {
@@ -331,17 +329,6 @@ func (p *Program) Class(name, kind string, typed bool) int32 {
 	p.classIdx[name] = id
 	return id
 }
-
-// ClassByName returns the id of a class, or -1.
-func (p *Program) ClassByName(name string) int32 {
-	if id, ok := p.classIdx[name]; ok {
-		return id
-	}
-	return -1
-}
-
-// FuncsNamed returns the ids of the functions with that name.
-func (p *Program) FuncsNamed(name string) []int32 { return p.byName[name] }
 
 // Path returns the file path of a function.
 func (p *Program) Path(f *Func) string { return p.Files[f.File].Path }

@@ -118,8 +118,6 @@ type Knowledge struct {
 	blocking map[string]bool
 	iters    map[string]bool
 	inserts  map[string]bool
-	idle     map[string]bool
-	sched    map[string]bool
 	barrier  map[string]bool
 }
 
@@ -194,8 +192,7 @@ func merge(t, e *Table) {
 
 func compile(t Table) *Knowledge {
 	k := &Knowledge{Table: t, prims: map[string]*Prim{}, blocking: map[string]bool{},
-		iters: set(t.Lists.Iterators), inserts: set(t.Lists.Insert),
-		idle: set(t.Contexts.Idle), sched: set(t.Contexts.SchedCore), barrier: map[string]bool{}}
+		iters: set(t.Lists.Iterators), inserts: set(t.Lists.Insert), barrier: map[string]bool{}}
 	get := func(n string) *Prim {
 		p := k.prims[n]
 		if p == nil {

@@ -111,16 +111,3 @@ type Node struct {
 	Iter string
 	Succ []int32
 }
-
-// Counts for diagnostics.
-func (f *File) CallCount() int {
-	n := 0
-	for i := range f.Funcs {
-		for j := range f.Funcs[i].Nodes {
-			if f.Funcs[i].Nodes[j].Kind == NCall {
-				n++
-			}
-		}
-	}
-	return n
-}

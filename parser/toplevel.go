@@ -71,7 +71,7 @@ func (x *extractor) macroFunc(stmt, body *sitter.Node) {
 	// SYSCALL_DEFINEn(name, type, arg, type, arg...)
 	if strings.Contains(macro, "SYSCALL_DEFINE") || strings.HasPrefix(macro, "BPF_CALL") {
 		for k := 1; k+1 < len(a); k += 2 {
-			t, ptr := splitType(a[k])
+			t, ptr := SplitType(a[k])
 			if isIdent(a[k+1]) {
 				f.Params = append(f.Params, Var{Name: a[k+1], Type: t, Ptr: ptr})
 			}
@@ -87,8 +87,9 @@ func (x *extractor) macroFunc(stmt, body *sitter.Node) {
 	x.file.Funcs = append(x.file.Funcs, f)
 }
 
-// splitType turns "struct foo *" into ("foo", 1).
-func splitType(s string) (string, int8) {
+// SplitType turns the text of a type, "struct foo *", into its name and
+// pointer depth: ("foo", 1).
+func SplitType(s string) (string, int8) {
 	ptr := int8(strings.Count(s, "*"))
 	s = strings.ReplaceAll(s, "*", " ")
 	var name string
@@ -157,7 +158,7 @@ func (x *extractor) perCPU() {
 			if len(args) < 2 || !isIdent(args[len(args)-1]) {
 				continue
 			}
-			t, ptr := splitType(args[0])
+			t, ptr := SplitType(args[0])
 			line := int32(bytes.Count(src[:i], []byte{'\n'})) + 1
 			x.file.Globals = append(x.file.Globals, Var{Name: args[len(args)-1], Type: t, Ptr: ptr, PerCPU: true, Line: line})
 		}

@@ -38,9 +38,6 @@ commands:
 run 'lockorder <command> --help' for the flags of a command
 `
 
-// errUsage marks errors that exit with status 2.
-type errUsage struct{ error }
-
 func main() {
 	code, err := run(os.Args[1:], os.Stdout, os.Stderr)
 	if err != nil {
@@ -153,7 +150,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	stats := fs.Bool("stats", false, "print scan statistics on stderr")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
 	if err := fs.Parse(args); err != nil {
-		return 2, errUsage{err}
+		return 2, err
 	}
 	if *format != "text" && *format != "json" && *format != "sarif" {
 		return 2, fmt.Errorf("unknown --format %q (want text, json or sarif)", *format)
@@ -296,7 +293,7 @@ func cmdRules(args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("rules", pflag.ContinueOnError)
 	format := fs.String("format", "text", "text|markdown")
 	if err := fs.Parse(args); err != nil {
-		return errUsage{err}
+		return err
 	}
 	var b strings.Builder
 	for _, r := range rules.All() {
@@ -317,7 +314,7 @@ func cmdFacts(args []string, stdout, stderr io.Writer) error {
 	c.register(fs)
 	fn := fs.String("func", "", "show only functions with this name")
 	if err := fs.Parse(args); err != nil {
-		return errUsage{err}
+		return err
 	}
 	p, _, err := c.load(fs.Args(), stderr)
 	if err != nil {
@@ -427,7 +424,7 @@ func cmdGraph(args []string, stdout, stderr io.Writer) error {
 	c.register(fs)
 	lock := fs.String("lock", "", "only the edges into and out of this lock class")
 	if err := fs.Parse(args); err != nil {
-		return errUsage{err}
+		return err
 	}
 	p, _, err := c.load(fs.Args(), stderr)
 	if err != nil {
@@ -436,12 +433,7 @@ func cmdGraph(args []string, stdout, stderr io.Writer) error {
 	lo := p.LockOrder()
 	var b strings.Builder
 	b.WriteString("digraph lockorder {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n")
-	keys := make([][2]int32, 0, len(lo.Edges))
-	for k := range lo.Edges {
-		keys = append(keys, k)
-	}
-	sortKeys(keys)
-	for _, k := range keys {
+	for _, k := range lo.Keys() {
 		a, bn := p.Classes[k[0]].Name, p.Classes[k[1]].Name
 		if *lock != "" && a != *lock && bn != *lock {
 			continue
@@ -453,12 +445,4 @@ func cmdGraph(args []string, stdout, stderr io.Writer) error {
 	b.WriteString("}\n")
 	_, err = io.WriteString(stdout, b.String())
 	return err
-}
-
-func sortKeys(keys [][2]int32) {
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && (keys[j][0] < keys[j-1][0] || keys[j][0] == keys[j-1][0] && keys[j][1] < keys[j-1][1]); j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
 }
