@@ -261,48 +261,49 @@ func (b *builder) seqFrom(items []*sitter.Node, i int, active [][]guardScope, ne
 	if i >= len(items) {
 		return next
 	}
-	if ci := b.iterCall(items[i]); ci != nil && i+1 < len(items) {
-		// items[i] is the loop header, items[i+1...] its body (nested
-		// brace-less iterators are flattened into consecutive siblings).
-		rest := b.seqFrom(items, i+2, active, next)
+	if body := b.loopBody(items, i); body > i {
+		rest := b.seqFrom(items, body+1, active, next)
 		b.guards = active[i]
-		if b.iterCall(items[i+1]) != nil {
-			// the body is itself a loop: build header i+1 with its own body
-			inner := b.seqHeadOnly(items, i+1, active, rest)
-			return b.loopMacro(ci, items[i], inner, rest, true)
-		}
-		return b.loopMacroStmt(ci, items[i], items[i+1], rest)
+		return b.loopAt(items, i, body, rest)
 	}
 	rest := b.seqFrom(items, i+1, active, next)
 	b.guards = active[i]
 	return b.stmt(items[i], rest)
 }
 
-// seqHeadOnly builds items[i] as a loop header whose body is items[i+1]
-// (recursively for further flattened headers), continuing to next.
-func (b *builder) seqHeadOnly(items []*sitter.Node, i int, active [][]guardScope, next int32) int32 {
-	ci := b.iterCall(items[i])
-	if i+1 >= len(items) {
-		return b.stmt(items[i], next)
+// loopBody returns the index of the statement that is the body of the
+// loop-shaped macro call at items[i] (i itself when it is not one). Nested
+// brace-less iterators are flattened into consecutive siblings:
+// `ITER1(...) ITER2(...) stmt;` has body stmt, inside ITER2, inside ITER1.
+func (b *builder) loopBody(items []*sitter.Node, i int) int {
+	j := i
+	for j+1 < len(items) && b.iterCall(items[j]) != nil {
+		j++
 	}
-	b.guards = active[i]
-	if b.iterCall(items[i+1]) != nil {
-		inner := b.seqHeadOnly(items, i+1, active, -2)
-		return b.loopMacro(ci, items[i], inner, next, true)
-	}
-	return b.loopMacroStmt(ci, items[i], items[i+1], next)
+	return j
 }
 
-func (b *builder) loopMacroStmt(ci *callInfo, header, body *sitter.Node, next int32) int32 {
+// loopAt builds the loop headers items[i..body-1], each nested in the
+// previous one, around the statement items[body].
+func (b *builder) loopAt(items []*sitter.Node, i, body int, next int32) int32 {
+	if i == body {
+		return b.stmt(items[i], next)
+	}
+	return b.loopMacro(b.iterCall(items[i]), items[i], next, func(cont int32) int32 {
+		return b.loopAt(items, i+1, body, cont)
+	})
+}
+
+// loopMacro builds one loop-shaped macro call (or scoped_guard) around a
+// body; body builds the body with the given continuation.
+func (b *builder) loopMacro(ci *callInfo, header *sitter.Node, next int32, body func(cont int32) int32) int32 {
+	ci.used = true
 	if isScopedGuard(ci.callee) {
-		ci.used = true
-		g := guardScope{lock: argAt(ci.args, 1)}
-		g.class = argAt(ci.args, 0)
-		g.line, g.col = ci.line, ci.col
+		g := guardScope{class: argAt(ci.args, 0), lock: argAt(ci.args, 1), line: ci.line, col: ci.col}
 		end := b.scopeEnd(g, next)
 		saved := b.guards
 		b.guards = append(append([]guardScope(nil), saved...), g)
-		inner := b.stmt(body, end)
+		inner := body(end)
 		b.guards = saved
 		id := b.add(Node{Kind: NCall, Callee: "guard", Recv: g.class, Args: []string{g.lock}, Line: g.line, Col: g.col, Succ: []int32{inner}})
 		if id < 0 {
@@ -314,51 +315,14 @@ func (b *builder) loopMacroStmt(ci *callInfo, header, body *sitter.Node, next in
 	if head < 0 {
 		return next
 	}
-	ci.used = true
 	entry := b.chainNode(header, head)
 	b.breakT = append(b.breakT, next)
 	b.contT = append(b.contT, head)
-	bodyEntry := b.stmt(body, head)
+	bodyEntry := body(head)
 	b.breakT = b.breakT[:len(b.breakT)-1]
 	b.contT = b.contT[:len(b.contT)-1]
 	b.f.Nodes[head].Succ = []int32{bodyEntry, next}
 	return entry
-}
-
-// loopMacro builds a loop header whose body entry is already built (as
-// bodyEntry, continuing to -2 meaning "back to this head").
-func (b *builder) loopMacro(ci *callInfo, header *sitter.Node, bodyEntry, next int32, _ bool) int32 {
-	head := b.add(Node{Kind: NLoop, Iter: ci.callee, Args: ci.args, Line: ci.line, Col: ci.col})
-	if head < 0 {
-		return next
-	}
-	ci.used = true
-	b.patchBack(bodyEntry, head)
-	entry := b.chainNode(header, head)
-	b.f.Nodes[head].Succ = []int32{bodyEntry, next}
-	return entry
-}
-
-// patchBack replaces the placeholder successor -2 reachable from id with
-// target (used for nested flattened loop headers).
-func (b *builder) patchBack(id, target int32) {
-	seen := map[int32]bool{}
-	stack := []int32{id}
-	for len(stack) > 0 {
-		n := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if n < 0 || seen[n] {
-			continue
-		}
-		seen[n] = true
-		for k, s := range b.f.Nodes[n].Succ {
-			if s == -2 {
-				b.f.Nodes[n].Succ[k] = target
-			} else {
-				stack = append(stack, s)
-			}
-		}
-	}
 }
 
 func argAt(a []string, i int) string {

@@ -195,3 +195,40 @@ func BenchmarkParseFixtures(b *testing.B) {
 		}
 	}
 }
+
+// Brace-less iterators nest as flattened siblings: the inner loop's exit
+// goes back to the outer head, the outer loop's exit to what follows.
+func TestFlattenedNestedIterators(t *testing.T) {
+	for _, src := range []string{
+		"void f(void)\n{\n\tlist_for_each_entry(a, &h, l)\n\t\tlist_for_each_entry(b, &a->h, l)\n\t\t\tspin_lock(&b->lock);\n\tdone();\n}\n",
+		"void f(void)\n{\n\tlist_for_each_entry(a, &h, l)\n\t\tlist_for_each_entry(b, &a->h, l) {\n\t\t\tspin_lock(&b->lock);\n\t\t}\n\tdone();\n}\n",
+	} {
+		f := fn(t, parse(t, src), "f")
+		var outer, inner, lock, done int32 = -1, -1, -1, -1
+		for i, n := range f.Nodes {
+			switch {
+			case n.Kind == NLoop && n.Line == 3:
+				outer = int32(i)
+			case n.Kind == NLoop && n.Line == 4:
+				inner = int32(i)
+			case n.Kind == NCall && n.Callee == "spin_lock":
+				lock = int32(i)
+			case n.Kind == NCall && n.Callee == "done":
+				done = int32(i)
+			}
+		}
+		if outer < 0 || inner < 0 || lock < 0 || done < 0 {
+			t.Fatalf("nodes missing: outer %d inner %d lock %d done %d", outer, inner, lock, done)
+		}
+		o, in := f.Nodes[outer], f.Nodes[inner]
+		if len(o.Succ) != 2 || o.Succ[0] != inner || o.Succ[1] != done {
+			t.Errorf("outer head succ %v, want [inner %d, done %d]", o.Succ, inner, done)
+		}
+		if len(in.Succ) != 2 || in.Succ[0] != lock || in.Succ[1] != outer {
+			t.Errorf("inner head succ %v, want [lock %d, outer %d]", in.Succ, lock, outer)
+		}
+		if s := f.Nodes[lock].Succ; len(s) != 1 || s[0] != inner {
+			t.Errorf("loop body succ %v, want back to inner head %d", s, inner)
+		}
+	}
+}
