@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -137,57 +138,39 @@ func LoadKnowledge(configs ...string) (*Knowledge, error) {
 		if err := toml.Unmarshal(data, &ext); err != nil {
 			return nil, fmt.Errorf("config %s: %w", c, err)
 		}
-		merge(&t, &ext)
+		merge(reflect.ValueOf(&t), reflect.ValueOf(&ext))
 	}
 	return compile(t), nil
 }
 
-func merge(t, e *Table) {
-	t.Lock = append(t.Lock, e.Lock...)
-	for k, v := range e.Guards {
-		t.Guards[k] = v
+// merge adds a config's entries to the table: lists are appended, map
+// entries added or overridden, sections merged field by field, so a new
+// table field can never be forgotten here.
+func merge(dst, src reflect.Value) {
+	switch dst.Kind() {
+	case reflect.Pointer:
+		merge(dst.Elem(), src.Elem())
+	case reflect.Struct:
+		for i := 0; i < dst.NumField(); i++ {
+			merge(dst.Field(i), src.Field(i))
+		}
+	case reflect.Slice:
+		dst.Set(reflect.AppendSlice(dst, src))
+	case reflect.Map:
+		if src.Len() == 0 {
+			return
+		}
+		if dst.IsNil() {
+			dst.Set(reflect.MakeMap(dst.Type()))
+		}
+		for it := src.MapRange(); it.Next(); {
+			dst.SetMapIndex(it.Key(), it.Value())
+		}
+	default:
+		if !src.IsZero() {
+			dst.Set(src)
+		}
 	}
-	for k, v := range e.Accessors {
-		t.Accessors[k] = v
-	}
-	for k, v := range e.DefineTypes {
-		t.DefineTypes[k] = v
-	}
-	t.IRQ.Off = append(t.IRQ.Off, e.IRQ.Off...)
-	t.IRQ.On = append(t.IRQ.On, e.IRQ.On...)
-	t.IRQ.PreemptOff = append(t.IRQ.PreemptOff, e.IRQ.PreemptOff...)
-	t.IRQ.PreemptOn = append(t.IRQ.PreemptOn, e.IRQ.PreemptOn...)
-	t.IRQ.RCULock = append(t.IRQ.RCULock, e.IRQ.RCULock...)
-	t.IRQ.RCUUnlock = append(t.IRQ.RCUUnlock, e.IRQ.RCUUnlock...)
-	t.Effects.Sleep = append(t.Effects.Sleep, e.Effects.Sleep...)
-	t.Effects.Wake = append(t.Effects.Wake, e.Effects.Wake...)
-	t.Effects.BlockingGFP = append(t.Effects.BlockingGFP, e.Effects.BlockingGFP...)
-	t.Effects.IdleYield = append(t.Effects.IdleYield, e.Effects.IdleYield...)
-	t.Effects.SleepGuards = append(t.Effects.SleepGuards, e.Effects.SleepGuards...)
-	t.Effects.Barrier = append(t.Effects.Barrier, e.Effects.Barrier...)
-	t.Effects.BarrierPath = append(t.Effects.BarrierPath, e.Effects.BarrierPath...)
-	t.Effects.UserAccess = append(t.Effects.UserAccess, e.Effects.UserAccess...)
-	t.IRQ.NoFaultOn = append(t.IRQ.NoFaultOn, e.IRQ.NoFaultOn...)
-	t.IRQ.NoFaultOff = append(t.IRQ.NoFaultOff, e.IRQ.NoFaultOff...)
-	for k, v := range e.Effects.SleepGFP {
-		t.Effects.SleepGFP[k] = v
-	}
-	for k, v := range e.Effects.IPISync {
-		t.Effects.IPISync[k] = v
-	}
-	t.Contexts.Idle = append(t.Contexts.Idle, e.Contexts.Idle...)
-	t.Contexts.SchedCore = append(t.Contexts.SchedCore, e.Contexts.SchedCore...)
-	for k, v := range e.Contexts.HotplugRegister {
-		t.Contexts.HotplugRegister[k] = v
-	}
-	for k, v := range e.Contexts.HotplugNotifier {
-		t.Contexts.HotplugNotifier[k] = v
-	}
-	for k, v := range e.Contexts.IRQRegister {
-		t.Contexts.IRQRegister[k] = v
-	}
-	t.Lists.Iterators = append(t.Lists.Iterators, e.Lists.Iterators...)
-	t.Lists.Insert = append(t.Lists.Insert, e.Lists.Insert...)
 }
 
 func compile(t Table) *Knowledge {
