@@ -85,3 +85,60 @@ void f(struct task_struct *p, stopper_t *st, spinlock_t *lp, int cpu)
 		t.Error("a bare lock pointer parameter cannot be typed to a class")
 	}
 }
+
+// Calls resolve within the caller's architecture: arch/alpha code never
+// reaches arch/x86 definitions, generic code sees --arch x86.
+func TestResolvePerArch(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, src string) {
+		path := filepath.Join(dir, rel)
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		os.WriteFile(path, []byte(src), 0o644)
+	}
+	write("arch/x86/kernel/cpu.c", "void cpu_init(void) { msleep(1); }\n")
+	write("arch/arm/kernel/cpu.c", "void cpu_init(void) { }\nvoid arm_only(void) { }\n")
+	write("arch/alpha/kernel/smp.c", "void smp_callin(void) { cpu_init(); }\n")
+	write("arch/arm/kernel/smp.c", "void secondary(void) { cpu_init(); }\n")
+	write("kernel/generic.c", "void g(void) { cpu_init(); arm_only(); }\nstatic void hidden(void) { }\n")
+	write("kernel/other.c", "void h(void) { hidden(); }\n")
+	p, _, err := Load(context.Background(), []string{dir}, LoadOptions{Jobs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := func(fn, callee string) []string {
+		f := p.Funcs[p.FuncIDs([]string{fn})[0]]
+		var out []string
+		for _, s := range f.Sites {
+			if s.Callee == callee {
+				for _, id := range s.Targets {
+					out = append(out, p.Path(p.Funcs[id]))
+				}
+			}
+		}
+		return out
+	}
+	rel := func(xs []string) []string {
+		for i := range xs {
+			xs[i], _ = filepath.Rel(dir, xs[i])
+		}
+		return xs
+	}
+	check := func(fn, callee string, want ...string) {
+		t.Helper()
+		got := rel(targets(fn, callee))
+		if len(got) != len(want) {
+			t.Errorf("%s -> %s: %v, want %v", fn, callee, got, want)
+			return
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("%s -> %s: %v, want %v", fn, callee, got, want)
+			}
+		}
+	}
+	check("smp_callin", "cpu_init")                         // alpha defines none: unresolved
+	check("secondary", "cpu_init", "arch/arm/kernel/cpu.c") // arm's own
+	check("g", "cpu_init", "arch/x86/kernel/cpu.c")         // generic sees --arch
+	check("g", "arm_only", "arch/arm/kernel/cpu.c")         // generic falls back when nothing else
+	check("h", "hidden")                                    // another file's static
+}

@@ -220,26 +220,35 @@ func archOf(path string) string {
 }
 
 // Resolve returns the definitions a direct call to name from file fi
-// reaches: a definition in the same file first, else every definition
-// outside other architectures' arch/ trees.
+// reaches. A definition in the same file wins. Otherwise code under arch/Y
+// sees arch/Y and generic code, and generic code sees generic code and the
+// --arch tree; another architecture's definition is used only by generic
+// code, and only when nothing else defines the name. Another .c file's
+// static functions are never visible.
 func (p *Program) Resolve(name string, fi int32) []int32 {
 	ids := p.byName[name]
-	if len(ids) <= 1 {
-		return ids
+	if len(ids) == 0 {
+		return nil
+	}
+	callerArch := archOf(p.Files[fi].Path)
+	view := callerArch
+	if view == "" {
+		view = p.opts.Arch
 	}
 	var same, ok, other []int32
 	for _, id := range ids {
 		f := p.Funcs[id]
+		path := p.Files[f.File].Path
 		switch {
 		case f.File == fi:
 			same = append(same, id)
-		case f.Src.Static && !strings.HasSuffix(p.Files[f.File].Path, ".h"):
+		case f.Src.Static && !strings.HasSuffix(path, ".h"):
 			// a static function of another .c file is not visible
 		default:
-			if a := archOf(p.Files[f.File].Path); a != "" && a != p.opts.Arch {
-				other = append(other, id)
-			} else {
+			if a := archOf(path); a == "" || a == view {
 				ok = append(ok, id)
+			} else if callerArch == "" {
+				other = append(other, id)
 			}
 		}
 	}
