@@ -259,21 +259,13 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 			}
 		case OpRelease:
 			for _, c := range p.lockArgs(f, n, pr) {
-				found := false
-				for i := len(st.held) - 1; i >= 0; i-- {
-					if st.held[i].Class == c {
-						if pr.IRQOn {
-							st.irq = st.held[i].prevIRQ
-							if strings.HasSuffix(pr.Name, "_irq") {
-								st.irq = irqOn
-							}
-						}
-						st.held = append(st.held[:i], st.held[i+1:]...)
-						found = true
-						break
+				if i := lastHeld(st, c); i >= 0 && pr.IRQOn {
+					st.irq = st.held[i].prevIRQ
+					if strings.HasSuffix(pr.Name, "_irq") {
+						st.irq = irqOn
 					}
 				}
-				if !found {
+				if !releaseHeld(st, c) {
 					relUnknown[c] = true
 					st.dropped = true
 					if pr.IRQOn {
@@ -330,15 +322,11 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		return
 	}
 	t0 := p.Funcs[s.Targets[0]]
-	if len(t0.Releases) > 0 && len(st.held) == 0 {
-		st.dropped = true
-	}
 	for _, c := range t0.Releases {
-		for i := len(st.held) - 1; i >= 0; i-- {
-			if st.held[i].Class == c {
-				st.held = append(st.held[:i], st.held[i+1:]...)
-				break
-			}
+		if !releaseHeld(st, c) {
+			// the callee releases a lock our caller holds: so do we
+			relUnknown[c] = true
+			st.dropped = true
 		}
 	}
 	for _, h := range t0.ExitHeld {
@@ -355,6 +343,27 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 	case irqOn:
 		st.irq = irqOn
 	}
+}
+
+// lastHeld is the index of the innermost held lock of class c, or -1.
+func lastHeld(st *state, c int32) int {
+	for i := len(st.held) - 1; i >= 0; i-- {
+		if st.held[i].Class == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// releaseHeld drops the innermost held lock of class c; it reports
+// whether one was held.
+func releaseHeld(st *state, c int32) bool {
+	i := lastHeld(st, c)
+	if i < 0 {
+		return false
+	}
+	st.held = append(st.held[:i], st.held[i+1:]...)
+	return true
 }
 
 func hasNestingArg(args []string) bool {
@@ -374,12 +383,9 @@ func (p *Program) scopeEnd(f *Func, n *parser.Node, st *state) {
 	switch {
 	case pr.Op == OpAcquire:
 		for _, c := range p.lockArgs(f, n, pr) {
-			for i := len(st.held) - 1; i >= 0; i-- {
-				if st.held[i].Class == c {
-					st.irq = st.held[i].prevIRQ
-					st.held = append(st.held[:i], st.held[i+1:]...)
-					break
-				}
+			if i := lastHeld(st, c); i >= 0 {
+				st.irq = st.held[i].prevIRQ
+				releaseHeld(st, c)
 			}
 		}
 	case pr.IRQDisable:

@@ -342,8 +342,11 @@ func (p *Program) Class(name, kind string, typed bool) int32 {
 // Path returns the file path of a function.
 func (p *Program) Path(f *Func) string { return p.Files[f.File].Path }
 
-// sccs returns the strongly connected components of the call graph in
-// reverse topological order (callees before callers), iteratively.
+// sccs returns the strongly connected components of the direct-call graph
+// in reverse topological order (callees before callers), iteratively.
+// Indirect edges are left out: they would merge large parts of the program
+// into components whose lock summaries are not ready when used, and no
+// bottom-up summary follows them.
 func (p *Program) sccs() [][]int32 {
 	n := len(p.Funcs)
 	index := make([]int32, n)
@@ -375,6 +378,10 @@ func (p *Program) sccs() [][]int32 {
 			advanced := false
 			for fr.site < len(f.Sites) {
 				ts := f.Sites[fr.site].Targets
+				if f.Sites[fr.site].Indirect {
+					// summaries consumed bottom-up follow direct calls only
+					ts = nil
+				}
 				if fr.tgt >= len(ts) {
 					fr.site++
 					fr.tgt = 0
