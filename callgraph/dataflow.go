@@ -116,6 +116,7 @@ func (p *Program) analyze() {
 	for _, f := range p.Funcs {
 		f.Barrier = p.K.IsBarrier(f.Src.Name, p.Path(f))
 	}
+	p.settle()
 	comps := p.sccs()
 	for _, comp := range comps {
 		for _, id := range comp {
@@ -562,6 +563,27 @@ func (p *Program) siteEffect(f *Func, s *Site, e Effect) bool {
 	return false
 }
 
+// settle marks the functions whose sleep the program itself settles
+// beforehand: From does not sleep when a definition of Settler calls Via.
+func (p *Program) settle() {
+	for _, st := range p.K.Table.Effects.Settled {
+		holds := false
+		for _, id := range p.byName[st.Settler] {
+			f := p.Funcs[id]
+			for i := range f.Src.Nodes {
+				if n := &f.Src.Nodes[i]; n.Kind == parser.NCall && n.Callee == st.Via {
+					holds = true
+				}
+			}
+		}
+		if holds {
+			for _, id := range p.byName[st.From] {
+				p.Funcs[id].Settled = true
+			}
+		}
+	}
+}
+
 // effects propagates may-effects from their source sites to every caller
 // by a reverse breadth-first search, which also gives shortest witnesses.
 func (p *Program) effects() {
@@ -613,6 +635,10 @@ func (p *Program) effects() {
 			for len(queue) > 0 {
 				g := queue[0]
 				queue = queue[1:]
+				if e <= EffSleepStrict && p.Funcs[g].Settled {
+					*via(p.Funcs[g]) = -1
+					continue
+				}
 				for _, c := range callers[g] {
 					cf := p.Funcs[c.caller]
 					s := &cf.Sites[c.site]

@@ -53,6 +53,8 @@ type Func struct {
 	// Barrier functions (panic, error reporting) are not followed for
 	// effects.
 	Barrier bool
+	// Settled functions do not sleep for their callers (Table.Effects.Settled).
+	Settled bool
 
 	vars map[string]parser.Var
 }

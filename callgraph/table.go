@@ -59,6 +59,7 @@ type Table struct {
 		Barrier     []string       `toml:"barrier"`
 		BarrierPath []string       `toml:"barrier_paths"`
 		UserAccess  []string       `toml:"user_access"`
+		Settled     []Settled      `toml:"settled"`
 	} `toml:"effects"`
 	Contexts struct {
 		Idle            []string         `toml:"idle"`
@@ -113,6 +114,19 @@ type Prim struct {
 }
 
 // Knowledge is the compiled table.
+// Settled says that a function does not sleep for its callers when the
+// program's own code establishes, beforehand, what its sleep waits for:
+// From is not a sleep when Settler itself calls Via (e.g. kthread_unpark's
+// wait_task_inactive() finds the task already off the runqueue once
+// kthread_park() calls wait_task_inactive() itself). The condition is
+// checked on the scanned tree, so older trees keep the sleep.
+type Settled struct {
+	From    string `toml:"from"`
+	Settler string `toml:"settler"`
+	Via     string `toml:"via"`
+	Why     string `toml:"why"`
+}
+
 type Knowledge struct {
 	Table    Table
 	prims    map[string]*Prim
