@@ -117,6 +117,13 @@ func (p *Program) analyze() {
 		f.Barrier = p.K.IsBarrier(f.Src.Name, p.Path(f))
 	}
 	p.settle()
+	wq := map[string]bool{}
+	for _, n := range p.K.Table.Effects.WakeQueue {
+		wq[n] = true
+	}
+	for _, f := range p.Funcs {
+		f.WakeQueue = wq[f.Src.Name]
+	}
 	comps := p.sccs()
 	for _, comp := range comps {
 		for _, id := range comp {
@@ -545,8 +552,8 @@ func (p *Program) siteEffect(f *Func, s *Site, e Effect) bool {
 			i := pr.SleepGFP - 1
 			return i < len(n.Args) && p.K.BlockingGFP(n.Args[i])
 		}
-	case EffWake:
-		return pr.Wake
+	case EffWake, EffWakeTask:
+		return pr.Wake && !p.thisCPUTask(f, &f.Src.Nodes[s.Node])
 	case EffIPI:
 		if pr.IPIWait == 1 {
 			return true
@@ -582,6 +589,25 @@ func (p *Program) settle() {
 			}
 		}
 	}
+}
+
+// thisCPUTask reports whether a wakeup call wakes this CPU's own per-CPU
+// task (`wake_up_process(__this_cpu_read(ksoftirqd))`): that task cannot be
+// inside schedule() on another CPU, so try_to_wake_up() does not spin on it.
+func (p *Program) thisCPUTask(f *Func, n *parser.Node) bool {
+	if len(n.Args) == 0 {
+		return false
+	}
+	a := strings.TrimSpace(n.Args[0])
+	if parser.IsThisCPURead(a) {
+		return true
+	}
+	for i := range f.Src.Locals {
+		if l := &f.Src.Locals[i]; l.Name == a {
+			return l.ThisCPU
+		}
+	}
+	return false
 }
 
 // effects propagates may-effects from their source sites to every caller
@@ -635,7 +661,7 @@ func (p *Program) effects() {
 			for len(queue) > 0 {
 				g := queue[0]
 				queue = queue[1:]
-				if e <= EffSleepStrict && p.Funcs[g].Settled {
+				if e <= EffSleepStrict && p.Funcs[g].Settled || e == EffWakeTask && p.Funcs[g].WakeQueue {
 					*via(p.Funcs[g]) = -1
 					continue
 				}

@@ -25,6 +25,7 @@ const (
 	EffSleep       Effect = iota // may block (includes cond_resched & co.)
 	EffSleepStrict               // may block, not counting how idle yields
 	EffWake                      // wakes a task (try_to_wake_up)
+	EffWakeTask                  // wakes a named task, not whoever waits on a queue
 	EffIPI                       // sends a synchronous cross-CPU call
 	numEffects
 )
@@ -55,6 +56,9 @@ type Func struct {
 	Barrier bool
 	// Settled functions do not sleep for their callers (Table.Effects.Settled).
 	Settled bool
+	// WakeQueue functions wake whoever waits on a wait queue or completion
+	// (Table.Effects.WakeQueue): not a named task.
+	WakeQueue bool
 
 	vars map[string]parser.Var
 }

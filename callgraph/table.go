@@ -54,6 +54,7 @@ type Table struct {
 		BlockingGFP []string       `toml:"blocking_gfp"`
 		IdleYield   []string       `toml:"idle_yield"`
 		Wake        []string       `toml:"wake"`
+		WakeQueue   []string       `toml:"wake_queue"`
 		IPISync     map[string]int `toml:"ipi_sync"`
 		SleepGuards []string       `toml:"sleep_guards"`
 		Barrier     []string       `toml:"barrier"`

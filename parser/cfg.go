@@ -689,7 +689,13 @@ func (b *builder) locals(n *sitter.Node) {
 		name, ptr := declName(b.x, d)
 		if name != "" {
 			l, _ := pos(d)
-			b.f.Locals = append(b.f.Locals, Var{Name: name, Type: tname, Ptr: ptr, Line: l})
+			v := Var{Name: name, Type: tname, Ptr: ptr, Line: l}
+			if sym.has("init_declarator", d) {
+				if val := d.ChildByFieldName("value"); val != nil && val.EndByte()-val.StartByte() < 200 {
+					v.ThisCPU = IsThisCPURead(b.x.text(val))
+				}
+			}
+			b.f.Locals = append(b.f.Locals, v)
 		}
 	}
 }

@@ -7,6 +7,8 @@
 // cached parse.
 package parser
 
+import "strings"
+
 // File holds everything extracted from one source file. It holds no syntax
 // tree: once a File is built the tree is closed.
 type File struct {
@@ -52,7 +54,21 @@ type Var struct {
 	Type   string
 	Ptr    int8
 	PerCPU bool
-	Line   int32
+	// ThisCPU: a local initialised from this CPU's per-CPU variable
+	// (`struct task_struct *tsk = __this_cpu_read(ksoftirqd);`).
+	ThisCPU bool
+	Line    int32
+}
+
+// IsThisCPURead reports whether an expression reads this CPU's instance of
+// a per-CPU variable.
+func IsThisCPURead(e string) bool {
+	for _, p := range []string{"__this_cpu_read(", "this_cpu_read(", "raw_cpu_read(", "this_cpu_ptr(", "raw_cpu_ptr(", "__get_cpu_var(", "__raw_get_cpu_var("} {
+		if strings.HasPrefix(e, p) || strings.HasPrefix(e, "*"+p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Struct is a struct or union definition with its fields.

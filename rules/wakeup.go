@@ -16,7 +16,9 @@ var WakeupUnderLock = &Rule{
 		"with IRQs off, and the wakee's CPU is inside schedule() with that task as prev and tries to take " +
 		"the same lock (idle/newidle balance -> load_balance -> stop_one_cpu_nowait -> cpu_stop_queue_work), " +
 		"neither CPU can move: a hard lockup (lock -> on_cpu -> lock). Without the scheduler-side evidence " +
-		"the finding is a note, shown with --strict.",
+		"the finding is a note, shown with --strict; so is a wakeup of whoever waits on a wait queue or completion " +
+		"(complete(), wake_up()), whose wakee the waker does not name. Waking this CPU's own per-CPU task " +
+		"(`wake_up_process(__this_cpu_read(ksoftirqd))`) never spins: that task cannot be in schedule() elsewhere.",
 	Help: "**Pattern**: `raw_spin_lock_irq(&l); ... wake_up_process(t); ... raw_spin_unlock_irq(&l);` where " +
 		"`l`'s class is also acquired by code running inside `schedule()` (e.g. newidle balancing).\n\n" +
 		"**Fix**: defer the wakeup: `DEFINE_WAKE_Q(wakeq); wake_q_add(&wakeq, t);` under the lock, and " +
@@ -60,6 +62,10 @@ func runWakeupUnderLock(c *Context) []Finding {
 	}
 	var out []Finding
 	for _, f := range p.Funcs {
+		if f.WakeQueue {
+			// complete(), __wake_up(): the wait-queue lock is held by design
+			continue
+		}
 		for si := range f.Sites {
 			s := &f.Sites[si]
 			if !s.Reached || len(s.Held) == 0 {
@@ -76,7 +82,8 @@ func runWakeupUnderLock(c *Context) []Finding {
 				if !h.IRQOff && !s.IRQsOff() {
 					continue
 				}
-				out = append(out, wakeFinding(c, f, int32(si), h, sched, reach))
+				out = append(out, wakeFinding(c, f, int32(si), h, sched, reach,
+					p.HasEffect(f, s, callgraph.EffWakeTask, true)))
 			}
 		}
 	}
@@ -94,10 +101,14 @@ func reachOrder(p *callgraph.Program, r *callgraph.Reach) []int32 {
 	return out
 }
 
-func wakeFinding(c *Context, f *callgraph.Func, si int32, h callgraph.Held, sched map[int32]schedAcq, reach *callgraph.Reach) Finding {
+func wakeFinding(c *Context, f *callgraph.Func, si int32, h callgraph.Held, sched map[int32]schedAcq, reach *callgraph.Reach, named bool) Finding {
 	p := c.P
 	class := c.ClassName(h.Class)
-	path := p.EffectPath(f, si, callgraph.EffWake, true)
+	eff := callgraph.EffWakeTask
+	if !named {
+		eff = callgraph.EffWake
+	}
+	path := p.EffectPath(f, si, eff, true)
 	last := path[len(path)-1]
 	wakeCall := p.Funcs[last.Func].Sites[last.Site].Callee
 	waker := ThreadFlow{Name: "CPU0 (waker)"}
@@ -114,6 +125,15 @@ func wakeFinding(c *Context, f *callgraph.Func, si int32, h callgraph.Held, sche
 	}
 	fd.Related = append(fd.Related, Step{Loc: waker.Steps[0].Loc, Message: class + " acquired here"})
 	sa, ok := sched[h.Class]
+	if !named {
+		queue := wakeQueueStep(p, path)
+		fd.Severity = Note
+		fd.Message = fmt.Sprintf("%s() wakes whoever waits in %s() while holding %s with IRQs off; "+
+			"the waker does not name the task, so lockorder cannot tell whether it can be inside schedule()",
+			f.Src.Name, queue, class)
+		fd.Flows = []ThreadFlow{waker}
+		return fd
+	}
 	if !ok || len(path) > maxWakeDepth {
 		fd.Severity = Note
 		fd.Message = fmt.Sprintf("%s() wakes a task (%s) while holding %s with IRQs off; "+
@@ -137,6 +157,18 @@ func wakeFinding(c *Context, f *callgraph.Func, si int32, h callgraph.Held, sche
 	fd.Flows = []ThreadFlow{waker, other}
 	fd.Related = append(fd.Related, Step{Loc: c.SiteLoc(sa.fn, sa.site), Message: class + " taken by the scheduler core here"})
 	return fd
+}
+
+// wakeQueueStep names the first wait-queue wakeup on a wakeup path.
+func wakeQueueStep(p *callgraph.Program, path []callgraph.Step) string {
+	for _, st := range path {
+		for _, t := range p.Funcs[st.Func].Sites[st.Site].Targets {
+			if p.Funcs[t].WakeQueue {
+				return p.Funcs[t].Src.Name
+			}
+		}
+	}
+	return "a wait queue"
 }
 
 // reachChain returns the call chain from a scheduler-core entry to the
