@@ -17,7 +17,9 @@ var LockOrderCycle = &Rule{
 		"another takes A while holding B. Two CPUs running them at once deadlock. Each edge of the cycle " +
 		"is reported with the path that proves it, one thread flow per CPU. Classes are resolved through " +
 		"types; a lock that cannot be typed never proves a cycle. Nested acquisitions of one class " +
-		"(`_nested`, double_rq_lock, lg_double_lock) are not edges.",
+		"(`_nested`, double_rq_lock, lg_double_lock) are not edges. Also reported: the IRQ inversion, a " +
+		"spinning lock class taken by a hard-IRQ handler (registered with request_irq() & co.) and, elsewhere, " +
+		"with IRQs enabled by code proven to run in process context (it also blocks).",
 	Help: "**Pattern**: `lock(A); lock(B);` on one path and `lock(B); lock(A);` on another, possibly " +
 		"through calls.\n\n**Fix**: pick one order and document it, or drop one lock before taking the " +
 		"other; for two locks of one class, order them by address or CPU number.",
@@ -36,7 +38,7 @@ func runLockOrderCycle(c *Context) []Finding {
 	for _, cyc := range c.P.Cycles(lo) {
 		out = append(out, cycleFinding(c, lo, cyc))
 	}
-	return out
+	return append(out, irqInversions(c)...)
 }
 
 func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
