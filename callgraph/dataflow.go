@@ -260,8 +260,12 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 			}
 			s.Acq = s.Acq[:0]
 			for _, c := range p.lockArgs(f, n, pr) {
+				prev := before
+				if !pr.IRQOff {
+					prev = irqNotSaved
+				}
 				h := Held{Class: c, Line: n.Line, Col: n.Col, Site: si, IRQOff: st.irq == irqOff,
-					prevIRQ: before, Nested: pr.Nested || hasNestingArg(n.Args), Double: pr.Double, Read: pr.Read}
+					prevIRQ: prev, Nested: pr.Nested || hasNestingArg(n.Args), Double: pr.Double, Read: pr.Read}
 				s.Acq = append(s.Acq, h)
 				st.held = append(st.held, h)
 			}
@@ -269,6 +273,11 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 			for _, c := range p.lockArgs(f, n, pr) {
 				if i := lastHeld(st, c); i >= 0 && pr.IRQOn {
 					st.irq = st.held[i].prevIRQ
+					if st.irq == irqNotSaved {
+						// spin_lock(); ... spin_unlock_irqrestore(flags):
+						// the flags come from local_irq_save()
+						st.irq = st.prevIRQ
+					}
 					if strings.HasSuffix(pr.Name, "_irq") {
 						st.irq = irqOn
 					}

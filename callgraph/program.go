@@ -95,6 +95,8 @@ const (
 	irqCaller int8 = iota // as the caller left them
 	irqOff
 	irqOn
+	// irqNotSaved: a lock taken without _irq/_irqsave saved no IRQ state
+	irqNotSaved int8 = -1
 )
 
 // IRQsOff reports whether IRQs are known to be off at the site.
