@@ -14,7 +14,7 @@ var SleepInIdle = &Rule{
 	Full: "The idle task of a CPU (cpu_startup_entry, do_idle, cpuhp_online_idle, the arch start_secondary " +
 		"functions) must never sleep: there is nothing to switch to, and it runs with preemption disabled " +
 		"(\"BUG: scheduling while atomic: swapper/N\"). schedule_idle() and schedule_preempt_disabled() in " +
-		"the idle loop are how idle yields and are not reported.",
+		"the idle loop are how idle yields and are not reported. A chain longer than 8 calls is a note.",
 	Help: "**Pattern**: the idle task calls a function that can reach `schedule()`, e.g. " +
 		"`cpuhp_online_idle()` -> `kthread_unpark()` -> `__kthread_bind()` -> `wait_task_inactive()`.\n\n" +
 		"**Fix**: do the blocking work from another task: complete() a completion the control CPU waits " +
@@ -41,6 +41,10 @@ var SleepInAtomic = &Rule{
 	Run:      runSleepInAtomic,
 }
 
+// maxIdleDepth is the longest call chain an error-level sleep-in-idle may
+// rest on (the seed's is 5).
+const maxIdleDepth = 8
+
 func runSleepInIdle(c *Context) []Finding {
 	p := c.P
 	var out []Finding
@@ -63,12 +67,17 @@ func runSleepInIdle(c *Context) []Finding {
 			path := p.EffectPath(f, int32(si), callgraph.EffSleepStrict, true)
 			last := path[len(path)-1]
 			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
+			sev := Error
+			if len(path) > maxIdleDepth {
+				// a long may-chain is weak evidence: shown with --strict
+				sev = Note
+			}
 			tf := ThreadFlow{Name: "idle task"}
 			tf.Steps = append(tf.Steps, Step{Loc: c.FuncLoc(id), Message: f.Src.Name + "() runs in the idle task"})
 			tf.Steps = append(tf.Steps, c.CallSteps(path)...)
 			tf.Steps[len(tf.Steps)-1].Message = fmt.Sprintf("%s() may block", sleeper)
 			out = append(out, Finding{
-				Severity: Error,
+				Severity: sev,
 				Loc:      c.SiteLoc(id, int32(si)),
 				Message: fmt.Sprintf("the idle task may sleep: %s() calls %s(), which can reach %s()",
 					f.Src.Name, s.Callee, sleeper),
