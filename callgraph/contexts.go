@@ -164,3 +164,157 @@ func (p *Program) ProcessContext(f *Func) int32 {
 // IRQsOnAt reports whether IRQs are on at site s of a function that runs
 // with IRQs enabled: the function has not disabled them on the way.
 func (s *Site) IRQsOnAt() bool { return s.IRQ != irqOff }
+
+// CallEdge is a call of a function: the calling function and site.
+type CallEdge struct{ Caller, Site int32 }
+
+// Callers indexes, for every function, the reached calls of it (through
+// direct calls only, or function pointers too), skipping calls past a
+// dropped caller context and calls of barrier functions.
+func (p *Program) Callers(direct bool) [][]CallEdge {
+	out := make([][]CallEdge, len(p.Funcs))
+	for _, f := range p.Funcs {
+		for si := range f.Sites {
+			s := &f.Sites[si]
+			if !s.Reached || s.Dropped || (direct && s.Indirect) {
+				continue
+			}
+			for _, tg := range s.Targets {
+				if !p.Funcs[tg].Barrier {
+					out[tg] = append(out[tg], CallEdge{f.ID, int32(si)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// UpFrom searches callers breadth-first from function src, at most
+// maxDepth calls up and maxVisit functions, and calls found for every
+// call site reached: its function, site and the chain of sites from it
+// down to the call of src. found returns false to stop following callers
+// past that function.
+func (p *Program) UpFrom(callers [][]CallEdge, src int32, maxDepth, maxVisit int, found func(f *Func, si int32, chain []Step) bool) {
+	type down struct{ site, next int32 }
+	// down[f]: the site of f on the way to src, and the function it calls
+	downs := map[int32]down{src: {-1, -1}}
+	depth := map[int32]int{src: 0}
+	queue := []int32{src}
+	for len(queue) > 0 && len(downs) < maxVisit {
+		g := queue[0]
+		queue = queue[1:]
+		if depth[g] >= maxDepth {
+			continue
+		}
+		for _, e := range callers[g] {
+			if _, seen := downs[e.Caller]; seen {
+				continue
+			}
+			downs[e.Caller] = down{e.Site, g}
+			depth[e.Caller] = depth[g] + 1
+			var chain []Step
+			for x := e.Caller; x != src; x = downs[x].next {
+				chain = append(chain, Step{x, downs[x].site})
+			}
+			if found(p.Funcs[e.Caller], e.Site, chain) {
+				queue = append(queue, e.Caller)
+			}
+		}
+	}
+}
+
+// Toward is a reverse breadth-first search from a set of source functions
+// over reached calls: for every function that can reach a source, the call
+// site that leads there on a shortest chain.
+type Toward struct {
+	next   []int32 // site toward a source; -1: none; -2: a source itself
+	direct bool
+}
+
+// TowardFuncs computes which functions reach one of src, through direct
+// calls only or through function pointers too. Barrier functions and
+// calls past a dropped caller context are not followed.
+func (p *Program) TowardFuncs(src []int32, direct bool) *Toward {
+	t := &Toward{next: make([]int32, len(p.Funcs)), direct: direct}
+	for i := range t.next {
+		t.next[i] = -1
+	}
+	type edge struct{ caller, site int32 }
+	callers := map[int32][]edge{}
+	for _, f := range p.Funcs {
+		for si := range f.Sites {
+			s := &f.Sites[si]
+			if !s.Reached || s.Dropped || (direct && s.Indirect) {
+				continue
+			}
+			for _, tg := range s.Targets {
+				if !p.Funcs[tg].Barrier {
+					callers[tg] = append(callers[tg], edge{f.ID, int32(si)})
+				}
+			}
+		}
+	}
+	queue := make([]int32, 0, len(src))
+	for _, s := range src {
+		if t.next[s] != -2 {
+			t.next[s] = -2
+			queue = append(queue, s)
+		}
+	}
+	for len(queue) > 0 {
+		g := queue[0]
+		queue = queue[1:]
+		for _, c := range callers[g] {
+			if t.next[c.caller] == -1 {
+				t.next[c.caller] = c.site
+				queue = append(queue, c.caller)
+			}
+		}
+	}
+	return t
+}
+
+// Source reports whether f is one of the sources.
+func (t *Toward) Source(f int32) bool { return t.next[f] == -2 }
+
+// Reaches reports whether calling site s of f may reach a source.
+func (t *Toward) Reaches(p *Program, f *Func, s *Site) bool {
+	if !s.Reached || s.Dropped || (t.direct && s.Indirect) {
+		return false
+	}
+	for _, tg := range s.Targets {
+		if t.next[tg] != -1 && !p.Funcs[tg].Barrier {
+			return true
+		}
+	}
+	return false
+}
+
+// Path returns the chain of sites from f's site si to a call of a source
+// function (the last step's target is the source) and that source.
+func (t *Toward) Path(p *Program, f *Func, si int32) ([]Step, int32) {
+	var out []Step
+	seen := map[int32]bool{f.ID: true}
+	for len(out) < 64 {
+		out = append(out, Step{f.ID, si})
+		var next *Func
+		for _, tg := range f.Sites[si].Targets {
+			if seen[tg] || p.Funcs[tg].Barrier {
+				continue
+			}
+			if t.next[tg] == -2 {
+				return out, tg
+			}
+			if t.next[tg] >= 0 && next == nil {
+				next = p.Funcs[tg]
+			}
+		}
+		if next == nil {
+			break
+		}
+		seen[next.ID] = true
+		si = t.next[next.ID]
+		f = next
+	}
+	return out, -1
+}

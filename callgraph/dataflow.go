@@ -14,6 +14,9 @@ const maxAcquires = 256
 // on every path to it (must-hold), IRQ state, preemption and RCU depth.
 type state struct {
 	held    []Held
+	may     []int32 // classes held on some path
+	rel     []int32 // caller's classes released on some path and not taken again
+
 	irq     int8
 	irqLine int32
 	prevIRQ int8
@@ -27,6 +30,8 @@ type state struct {
 
 func (s state) clone() state {
 	s.held = append([]Held(nil), s.held...)
+	s.may = append([]int32(nil), s.may...)
+	s.rel = append([]int32(nil), s.rel...)
 	return s
 }
 
@@ -56,6 +61,18 @@ func join(a *state, b state) bool {
 		}
 	}
 	a.held = out
+	for _, c := range b.may {
+		if !slices.Contains(a.may, c) {
+			a.may = append(a.may, c)
+			changed = true
+		}
+	}
+	for _, c := range b.rel {
+		if !slices.Contains(a.rel, c) {
+			a.rel = append(a.rel, c)
+			changed = true
+		}
+	}
 	if a.irq != b.irq {
 		var n int8
 		switch {
@@ -142,6 +159,24 @@ func (p *Program) analyze() {
 }
 
 func (p *Program) dataflow(f *Func) {
+	// classes a callee may return holding (`anon = lock_anon_vma(page);
+	// if (!anon) return; ... unlock(anon)`): releasing them is not
+	// releasing the caller's lock
+	f.condAcq = nil
+	for si := range f.Sites {
+		s := &f.Sites[si]
+		if s.Prim != nil || s.Indirect {
+			continue
+		}
+		for _, t := range s.Targets {
+			for _, c := range p.Funcs[t].MayExitHeld {
+				if f.condAcq == nil {
+					f.condAcq = map[int32]bool{}
+				}
+				f.condAcq[c] = true
+			}
+		}
+	}
 	nodes := f.Src.Nodes
 	siteOf := make(map[int32]int32, len(f.Sites))
 	for i := range f.Sites {
@@ -169,7 +204,7 @@ func (p *Program) dataflow(f *Func) {
 				s.IRQ, s.IRQLine, s.Preempt, s.RCU, s.Guarded, s.Reached =
 					st.irq, st.irqLine, st.preempt, st.rcu, st.guarded, true
 				s.NoFault = st.nofault > 0
-				s.Dropped = st.dropped
+				s.Dropped = st.dropped || len(st.rel) > 0
 				p.transfer(f, si, &st, releasesUnknown)
 			} else if n.Kind == parser.NScopeEnd {
 				p.scopeEnd(f, n, &st)
@@ -209,20 +244,26 @@ func (p *Program) dataflow(f *Func) {
 		}
 		f.ExitIRQ = exit.irq
 	}
-	// A function that releases a class it never acquires is an unlock
-	// wrapper (task_rq_unlock & co.).
-	f.Releases = nil
-	for c := range releasesUnknown {
-		acquired := false
-		for _, s := range f.Sites {
-			for _, a := range s.Acq {
-				if a.Class == c {
-					acquired = true
-				}
-			}
+	f.MayExitHeld = nil
+	for _, c := range exit.may {
+		if p.Classes[c].Typed {
+			f.MayExitHeld = append(f.MayExitHeld, c)
 		}
-		if !acquired || !containsClass(exit.held, c) {
-			f.Releases = append(f.Releases, c)
+	}
+	slices.Sort(f.MayExitHeld)
+	// The caller's locks released on some path to the exit and not taken
+	// again: an unlock wrapper (task_rq_unlock & co.); a function that
+	// drops its caller's lock and takes it back has no net release.
+	// Only a pure wrapper passes a release on: a function that also takes
+	// a lock of that kind (perhaps one lockorder cannot type, as in
+	// double_lock_irq(&a->lock, &b->lock); ... spin_unlock(&b->lock)) is
+	// more likely releasing its own.
+	f.Releases = nil
+	if exit.reached {
+		for _, c := range exit.rel {
+			if p.Classes[c].Typed && !p.takesKind(f, p.Classes[c].Kind) {
+				f.Releases = append(f.Releases, c)
+			}
 		}
 	}
 	slices.Sort(f.Releases)
@@ -242,6 +283,11 @@ func (p *Program) lockArgs(f *Func, n *parser.Node, pr *Prim) []int32 {
 			continue
 		}
 		name, typed := p.LockClass(f, n.Args[ai])
+		if pr.Field != "" {
+			if fn, ft := p.LockClass(f, "("+strings.TrimSpace(n.Args[ai])+")->"+pr.Field); ft {
+				name, typed = fn, ft
+			}
+		}
 		out = append(out, p.Class(name, pr.Kind, typed))
 	}
 	return out
@@ -268,6 +314,8 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 					prevIRQ: prev, Nested: pr.Nested || hasNestingArg(n.Args), Double: pr.Double, Read: pr.Read}
 				s.Acq = append(s.Acq, h)
 				st.held = append(st.held, h)
+				addMay(st, c)
+				st.rel = slices.DeleteFunc(st.rel, func(x int32) bool { return x == c })
 			}
 		case OpRelease:
 			for _, c := range p.lockArgs(f, n, pr) {
@@ -282,9 +330,9 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 						st.irq = irqOn
 					}
 				}
-				if !releaseHeld(st, c) {
+				if !releaseHeld(st, c) && !p.ownConditional(f, c, n.Line) {
 					relUnknown[c] = true
-					st.dropped = true
+					addRel(st, c)
 					if pr.IRQOn {
 						st.irq = irqOn
 					}
@@ -339,11 +387,15 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		return
 	}
 	t0 := p.Funcs[s.Targets[0]]
+	if t0.Barrier {
+		// error reporting and debugging paths: not followed
+		return
+	}
 	for _, c := range t0.Releases {
-		if !releaseHeld(st, c) {
+		if !releaseHeld(st, c) && !p.ownConditional(f, c, n.Line) {
 			// the callee releases a lock our caller holds: so do we
 			relUnknown[c] = true
-			st.dropped = true
+			addRel(st, c)
 		}
 	}
 	for _, h := range t0.ExitHeld {
@@ -352,6 +404,11 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		}
 		h.Line, h.Col, h.Site = n.Line, n.Col, si
 		st.held = append(st.held, h)
+		addMay(st, h.Class)
+		st.rel = slices.DeleteFunc(st.rel, func(c int32) bool { return c == h.Class })
+	}
+	for _, c := range t0.MayExitHeld {
+		addMay(st, c)
 	}
 	switch t0.ExitIRQ {
 	case irqOff:
@@ -360,6 +417,58 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 	case irqOn:
 		st.irq = irqOn
 	}
+}
+
+// takesKind reports whether f acquires a lock of the kind, directly or as
+// what a callee returns holding.
+func (p *Program) takesKind(f *Func, kind string) bool {
+	for si := range f.Sites {
+		s := &f.Sites[si]
+		for _, a := range s.Acq {
+			if p.Classes[a.Class].Kind == kind {
+				return true
+			}
+		}
+		if s.Prim != nil || s.Indirect {
+			continue
+		}
+		for _, t := range s.Targets {
+			for _, h := range p.Funcs[t].ExitHeld {
+				if p.Classes[h.Class].Kind == kind {
+					return true
+				}
+			}
+			for _, c := range p.Funcs[t].MayExitHeld {
+				if p.Classes[c].Kind == kind {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// ownConditional reports whether releasing class c (not held on every
+// path) at line releases a lock of f's own rather than its caller's: one
+// f took conditionally earlier (`if (!locked) lock(m); ... if (!locked)
+// unlock(m);`), one a callee may return holding, or a class that cannot be
+// typed and so cannot be the caller's.
+func (p *Program) ownConditional(f *Func, c int32, line int32) bool {
+	if f.condAcq[c] || !p.Classes[c].Typed {
+		return true
+	}
+	for si := range f.Sites {
+		s := &f.Sites[si]
+		if s.Line >= line {
+			break
+		}
+		for _, a := range s.Acq {
+			if a.Class == c {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // lastHeld is the index of the innermost held lock of class c, or -1.
@@ -374,7 +483,22 @@ func lastHeld(st *state, c int32) int {
 
 // releaseHeld drops the innermost held lock of class c; it reports
 // whether one was held.
+func addRel(st *state, c int32) {
+	if !slices.Contains(st.rel, c) {
+		st.rel = append(st.rel, c)
+	}
+}
+
+func addMay(st *state, c int32) {
+	if !slices.Contains(st.may, c) {
+		st.may = append(st.may, c)
+	}
+}
+
 func releaseHeld(st *state, c int32) bool {
+	if j := slices.Index(st.may, c); j >= 0 {
+		st.may = append(st.may[:j], st.may[j+1:]...)
+	}
 	i := lastHeld(st, c)
 	if i < 0 {
 		return false

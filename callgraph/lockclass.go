@@ -256,3 +256,21 @@ func splitFields(rest string) []string {
 	}
 	return out
 }
+
+// FieldOf types a struct-field expression as used in f (`&stable_node->hlist`
+// gives stable_node, hlist). ok is false for globals, locals and anything
+// that cannot be typed.
+func (p *Program) FieldOf(f *Func, expr string) (owner, field string, ok bool) {
+	c, typed := p.LockClass(f, expr)
+	if !typed {
+		return "", "", false
+	}
+	i := strings.LastIndexByte(c, '.')
+	if i <= 0 || strings.HasSuffix(c, ")") {
+		return "", "", false
+	}
+	return c[:i], c[i+1:], true
+}
+
+// StructFields returns the fields of a struct (nil when it is unknown).
+func (p *Program) StructFields(name string) map[string]parser.Var { return p.structs[name] }

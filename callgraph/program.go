@@ -51,6 +51,9 @@ type Func struct {
 	ExitHeld []Held
 	Releases []int32
 	ExitIRQ  int8 // irqCaller, irqOff or irqOn
+	// MayExitHeld: classes f may return holding on some path.
+	MayExitHeld []int32
+	condAcq     map[int32]bool
 	// Barrier functions (panic, error reporting) are not followed for
 	// effects.
 	Barrier bool

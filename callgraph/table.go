@@ -38,6 +38,10 @@ type Table struct {
 	Guards      map[string]string `toml:"guards"`
 	DefineTypes map[string]string `toml:"define_types"`
 	Accessors   map[string]string `toml:"accessors"`
+	// ObjectLocks: lock calls given the object, not the lock: name -> the
+	// lock's field path in the object (mmap_read_lock(mm) takes
+	// mm->mmap_lock).
+	ObjectLocks map[string]string `toml:"object_locks"`
 	IRQ         struct {
 		Off        []string `toml:"off"`
 		On         []string `toml:"on"`
@@ -97,6 +101,7 @@ type Prim struct {
 	Nested     bool
 	Double     bool
 	Class      string
+	Field      string // the lock is this field of the object argument
 	Args       []int
 	IRQDisable bool // local_irq_disable & co.
 	IRQEnable  bool
@@ -212,6 +217,7 @@ func compile(t Table) *Knowledge {
 			}
 			p.Kind, p.Read, p.Nested, p.Double, p.Class = lp.Kind, lp.Read, lp.Nested, lp.Double, lp.Class
 			p.Args = lp.Args
+			p.Field = t.ObjectLocks[n]
 			if len(p.Args) == 0 {
 				p.Args = []int{lp.Arg}
 			}

@@ -266,9 +266,40 @@ func (b *builder) seqFrom(items []*sitter.Node, i int, active [][]guardScope, ne
 		b.guards = active[i]
 		return b.loopAt(items, i, body, rest)
 	}
+	if l, inner := b.labeledIter(items[i]); inner != nil {
+		// `again: hlist_for_each_entry(...) { ... }`: the label heads a
+		// loop whose body is the next statement
+		alt := append(append(append([]*sitter.Node(nil), items[:i]...), inner), items[i+1:]...)
+		if body := b.loopBody(alt, i); body > i {
+			rest := b.seqFrom(items, body+1, active, next)
+			b.guards = active[i]
+			entry := b.loopAt(alt, i, body, rest)
+			id := b.label(b.x.text(l))
+			b.f.Nodes[id].Succ = []int32{entry}
+			b.f.Nodes[id].Line, b.f.Nodes[id].Col = pos(items[i])
+			return id
+		}
+	}
 	rest := b.seqFrom(items, i+1, active, next)
 	b.guards = active[i]
 	return b.stmt(items[i], rest)
+}
+
+// labeledIter splits `label: ITER(...)` into the label and the iterator
+// call statement (nil when n is not one).
+func (b *builder) labeledIter(n *sitter.Node) (*sitter.Node, *sitter.Node) {
+	if !sym.has("labeled_statement", n) {
+		return nil, nil
+	}
+	l := n.ChildByFieldName("label")
+	if l == nil || n.NamedChildCount() < 2 {
+		return nil, nil
+	}
+	inner := n.NamedChild(int(n.NamedChildCount()) - 1)
+	if inner.Equal(l) || b.iterCall(inner) == nil {
+		return nil, nil
+	}
+	return l, inner
 }
 
 // loopBody returns the index of the statement that is the body of the

@@ -148,7 +148,7 @@ func (c *Context) CallSteps(path []callgraph.Step) []Step {
 
 // All returns every rule, in ID order.
 func All() []*Rule {
-	rs := []*Rule{WakeupUnderLock, LockOrderCycle, SleepInIdle, SleepInAtomic, IPIInHotplug}
+	rs := []*Rule{WakeupUnderLock, LockOrderCycle, SleepInIdle, SleepInAtomic, IPIInHotplug, ListWalkUnderSem}
 	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
 	return rs
 }

@@ -389,6 +389,9 @@ func describeFunc(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, p
 		if s.Preempt > 0 {
 			fmt.Fprint(b, " | preempt off")
 		}
+		if s.Dropped {
+			fmt.Fprint(b, " | caller context dropped")
+		}
 		if s.RCU > 0 {
 			fmt.Fprint(b, " | rcu")
 		}
@@ -414,6 +417,13 @@ func describeFunc(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, p
 			hs = append(hs, p.Classes[h.Class].Name)
 		}
 		fmt.Fprintf(b, "  returns holding: %s\n", strings.Join(hs, ", "))
+	}
+	if len(f.Releases) > 0 {
+		var hs []string
+		for _, c := range f.Releases {
+			hs = append(hs, p.Classes[c].Name)
+		}
+		fmt.Fprintf(b, "  releases its caller's: %s\n", strings.Join(hs, ", "))
 	}
 }
 
