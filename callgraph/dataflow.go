@@ -13,9 +13,9 @@ const maxAcquires = 256
 // state is the abstract state at a program point: the locks that are held
 // on every path to it (must-hold), IRQ state, preemption and RCU depth.
 type state struct {
-	held    []Held
-	may     []int32 // classes held on some path
-	rel     []int32 // caller's classes released on some path and not taken again
+	held []Held
+	may  []int32 // classes held on some path
+	rel  []int32 // caller's classes released on some path and not taken again
 
 	irq     int8
 	irqLine int32
