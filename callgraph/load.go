@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/lockorder/lockorder/parser"
 )
@@ -15,6 +16,10 @@ type LoadOptions struct {
 	Configs  []string
 	Arch     string
 	Progress parser.Progress
+	// CacheDir holds cached facts ("" : no cache).
+	CacheDir string
+	// CacheHits counts files served from the cache (may be nil).
+	CacheHits *atomic.Int64
 }
 
 // Load runs the front half of the pipeline: collect the .c/.h files under
@@ -39,6 +44,12 @@ func Load(ctx context.Context, paths []string, o LoadOptions) (*Program, []parse
 	if err != nil {
 		return nil, nil, err
 	}
-	parsed, skipped := pr.ParseAll(ctx, files, parser.ScanOptions{Jobs: o.Jobs, Progress: o.Progress})
+	opt := parser.ScanOptions{Jobs: o.Jobs, Progress: o.Progress, CacheHits: o.CacheHits}
+	if o.CacheDir != "" {
+		if opt.Cache, err = parser.OpenCache(o.CacheDir); err != nil {
+			return nil, nil, err
+		}
+	}
+	parsed, skipped := pr.ParseAll(ctx, files, opt)
 	return Build(parsed, k, Options{Arch: o.Arch}), skipped, nil
 }

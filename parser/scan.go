@@ -28,6 +28,10 @@ type Progress func(done, total int, bytes int64)
 type ScanOptions struct {
 	Jobs     int
 	Progress Progress
+	// Cache, when set, supplies facts of unchanged files and keeps new ones.
+	Cache *Cache
+	// CacheHits counts files whose facts came from the cache (may be nil).
+	CacheHits *atomic.Int64
 }
 
 // Collect expands the given paths into the .c and .h files under them,
@@ -106,11 +110,24 @@ func (p *Parser) ParseAll(ctx context.Context, files []string, opt ScanOptions) 
 			if err != nil {
 				errs[i] = err.Error()
 			} else {
-				f, perr := p.ParseFile(ctx, path, src)
-				if perr != nil {
-					errs[i] = perr.Error()
-				} else {
-					res[i] = f
+				var key string
+				if opt.Cache != nil {
+					key = Key(src)
+					res[i] = opt.Cache.Get(key, path)
+					if res[i] != nil && opt.CacheHits != nil {
+						opt.CacheHits.Add(1)
+					}
+				}
+				if res[i] == nil {
+					f, perr := p.ParseFile(ctx, path, src)
+					if perr != nil {
+						errs[i] = perr.Error()
+					} else {
+						res[i] = f
+						if opt.Cache != nil {
+							opt.Cache.Put(key, f)
+						}
+					}
 				}
 				bytes.Add(int64(len(src)))
 			}

@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -78,10 +79,13 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 }
 
 type common struct {
-	jobs     int
-	configs  []string
-	arch     string
-	progress string
+	jobs      int
+	configs   []string
+	arch      string
+	progress  string
+	cacheDir  string
+	noCache   bool
+	cacheHits atomic.Int64
 }
 
 func (c *common) register(fs *pflag.FlagSet) {
@@ -89,6 +93,8 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&c.configs, "config", nil, "extra primitives table (TOML, same schema as callgraph/kernel.toml)")
 	fs.StringVar(&c.arch, "arch", "x86", "architecture whose arch/ subtree counts")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto|always|never")
+	fs.StringVar(&c.cacheDir, "cache-dir", parser.DefaultCacheDir(), "where parsed facts are cached by content hash")
+	fs.BoolVar(&c.noCache, "no-cache", false, "neither read nor write the facts cache")
 }
 
 // load parses the paths and links the program.
@@ -114,8 +120,15 @@ func (c *common) load(paths []string, stderr io.Writer) (*callgraph.Program, []p
 			}
 		}
 	}
+	if c.progress != "auto" && c.progress != "always" && c.progress != "never" {
+		return nil, nil, fmt.Errorf("unknown --progress %q (want auto, always or never)", c.progress)
+	}
+	cacheDir := c.cacheDir
+	if c.noCache {
+		cacheDir = ""
+	}
 	p, skipped, err := callgraph.Load(context.Background(), paths, callgraph.LoadOptions{
-		Jobs: c.jobs, Configs: c.configs, Arch: c.arch, Progress: prog})
+		Jobs: c.jobs, Configs: c.configs, Arch: c.arch, Progress: prog, CacheDir: cacheDir, CacheHits: &c.cacheHits})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -210,6 +223,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	if *stats {
 		printStats(stderr, p, skipped, findings, time.Since(start))
+		fmt.Fprintf(stderr, "facts cache: %d of %d files reused\n", c.cacheHits.Load(), len(p.Files))
 	}
 	for _, f := range findings {
 		if f.Severity >= threshold {
