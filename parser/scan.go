@@ -32,6 +32,9 @@ type ScanOptions struct {
 	Cache *Cache
 	// CacheHits counts files whose facts came from the cache (may be nil).
 	CacheHits *atomic.Int64
+	// Read reads a file (default os.ReadFile): `check --base` reads the
+	// base revision's files from git.
+	Read func(path string) ([]byte, error)
 }
 
 // Collect expands the given paths into the .c and .h files under them,
@@ -106,7 +109,11 @@ func (p *Parser) ParseAll(ctx context.Context, files []string, opt ScanOptions) 
 				errs[i] = ctx.Err().Error()
 				return
 			}
-			src, err := os.ReadFile(path)
+			read := opt.Read
+			if read == nil {
+				read = os.ReadFile
+			}
+			src, err := read(path)
 			if err != nil {
 				errs[i] = err.Error()
 			} else {

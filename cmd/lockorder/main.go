@@ -32,6 +32,8 @@ const usage = `usage: lockorder <command> [flags] [PATH...]
 
 commands:
   scan PATH...    scan .c/.h files (directories recursively) and report findings
+  check [PATH...] in a git work tree, report only the findings a change introduces:
+                  --base REV (HEAD against REV) or --series PATCH... (patches on HEAD)
   rules           list the rules with their documentation
   facts FILE...   show what the engine understood of each function
   graph PATH...   write the lock-order graph as Graphviz DOT
@@ -57,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 	switch args[0] {
 	case "scan":
 		code, err = cmdScan(args[1:], stdout, stderr)
+	case "check":
+		code, err = cmdCheck(args[1:], stdout, stderr)
 	case "rules":
 		err = cmdRules(args[1:], stdout)
 	case "facts":
@@ -67,7 +71,7 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 		fmt.Fprint(stdout, usage)
 		return 0, nil
 	default:
-		return 2, fmt.Errorf("unknown command %q (want scan, rules, facts or graph)", args[0])
+		return 2, fmt.Errorf("unknown command %q (want scan, check, rules, facts or graph)", args[0])
 	}
 	if err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -85,6 +89,7 @@ type common struct {
 	progress  string
 	cacheDir  string
 	noCache   bool
+	stats     bool
 	cacheHits atomic.Int64
 }
 
@@ -95,6 +100,7 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto|always|never")
 	fs.StringVar(&c.cacheDir, "cache-dir", parser.DefaultCacheDir(), "where parsed facts are cached by content hash")
 	fs.BoolVar(&c.noCache, "no-cache", false, "neither read nor write the facts cache")
+	fs.BoolVar(&c.stats, "stats", false, "print scan statistics on stderr")
 }
 
 // load parses the paths and links the program.
@@ -150,38 +156,92 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// reportOpts are the flags shared by scan and check that choose and write
+// the report.
+type reportOpts struct {
+	format    string
+	out       string
+	strict    bool
+	failOn    string
+	only      []string
+	rules     []*rules.Rule
+	threshold rules.Severity
+}
+
+func (o *reportOpts) register(fs *pflag.FlagSet) {
+	fs.StringVar(&o.format, "format", "text", "output format: text|json|sarif")
+	fs.StringVarP(&o.out, "output", "o", "", "write the report to FILE (atomically) instead of stdout")
+	fs.BoolVar(&o.strict, "strict", false, "also report notes (findings without full evidence)")
+	fs.StringVar(&o.failOn, "fail-on", "error", "exit 1 when a finding at or above this severity exists: note|warning|error")
+	fs.StringSliceVar(&o.only, "rule", nil, "run only these rule ids")
+}
+
+func (o *reportOpts) validate() error {
+	if o.format != "text" && o.format != "json" && o.format != "sarif" {
+		return fmt.Errorf("unknown --format %q (want text, json or sarif)", o.format)
+	}
+	var err error
+	if o.threshold, err = rules.ParseSeverity(o.failOn); err != nil {
+		return err
+	}
+	o.rules = rules.All()
+	if len(o.only) > 0 {
+		o.rules = nil
+		for _, id := range o.only {
+			r := rules.ByID(id)
+			if r == nil {
+				return fmt.Errorf("unknown rule %q (see 'lockorder rules')", id)
+			}
+			o.rules = append(o.rules, r)
+		}
+	}
+	return nil
+}
+
+// write renders the findings (paths already relative to root) and returns
+// the exit code they call for.
+func (o *reportOpts) write(findings []rules.Finding, stdout io.Writer, root string) (int, error) {
+	var buf bytes.Buffer
+	var err error
+	switch o.format {
+	case "text":
+		err = reports.Text(&buf, findings)
+	case "json":
+		err = reports.JSON(&buf, findings)
+	case "sarif":
+		err = reports.SARIF(&buf, findings, rules.All(), root, sourceLine(root))
+	}
+	if err != nil {
+		return 2, err
+	}
+	if o.out != "" {
+		if err := writeAtomic(o.out, buf.Bytes()); err != nil {
+			return 2, err
+		}
+	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
+		return 2, err
+	}
+	for _, f := range findings {
+		if f.Severity >= o.threshold {
+			return 1, nil
+		}
+	}
+	return 0, nil
+}
+
 func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	fs := pflag.NewFlagSet("scan", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
 	c.register(fs)
-	format := fs.String("format", "text", "output format: text|json|sarif")
-	out := fs.StringP("output", "o", "", "write the report to FILE (atomically) instead of stdout")
-	strict := fs.Bool("strict", false, "also report notes (findings without full evidence)")
-	failOn := fs.String("fail-on", "error", "exit 1 when a finding at or above this severity exists: note|warning|error")
-	only := fs.StringSlice("rule", nil, "run only these rule ids")
-	stats := fs.Bool("stats", false, "print scan statistics on stderr")
+	var o reportOpts
+	o.register(fs)
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
-	if *format != "text" && *format != "json" && *format != "sarif" {
-		return 2, fmt.Errorf("unknown --format %q (want text, json or sarif)", *format)
-	}
-	threshold, err := rules.ParseSeverity(*failOn)
-	if err != nil {
+	if err := o.validate(); err != nil {
 		return 2, err
-	}
-	rs := rules.All()
-	if len(*only) > 0 {
-		rs = nil
-		for _, id := range *only {
-			r := rules.ByID(id)
-			if r == nil {
-				return 2, fmt.Errorf("unknown rule %q (see 'lockorder rules')", id)
-			}
-			rs = append(rs, r)
-		}
 	}
 	if *cpuprofile != "" {
 		pf, err := os.Create(*cpuprofile)
@@ -199,38 +259,18 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	findings := rules.Run(rules.NewContext(p, *strict), rs)
+	findings := rules.Run(rules.NewContext(p, o.strict), o.rules)
 	cwd, _ := os.Getwd()
 	rules.RelPaths(findings, cwd)
-	var buf bytes.Buffer
-	switch *format {
-	case "text":
-		err = reports.Text(&buf, findings)
-	case "json":
-		err = reports.JSON(&buf, findings)
-	case "sarif":
-		err = reports.SARIF(&buf, findings, rules.All(), cwd, sourceLine(cwd))
-	}
+	code, err := o.write(findings, stdout, cwd)
 	if err != nil {
 		return 2, err
 	}
-	if *out != "" {
-		if err := writeAtomic(*out, buf.Bytes()); err != nil {
-			return 2, err
-		}
-	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
-		return 2, err
-	}
-	if *stats {
+	if c.stats {
 		printStats(stderr, p, skipped, findings, time.Since(start))
 		fmt.Fprintf(stderr, "facts cache: %d of %d files reused\n", c.cacheHits.Load(), len(p.Files))
 	}
-	for _, f := range findings {
-		if f.Severity >= threshold {
-			return 1, nil
-		}
-	}
-	return 0, nil
+	return code, nil
 }
 
 func printStats(w io.Writer, p *callgraph.Program, skipped []parser.Skipped, fs []rules.Finding, d time.Duration) {

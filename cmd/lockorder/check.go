@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/lockorder/lockorder/callgraph"
+	"github.com/lockorder/lockorder/parser"
+	"github.com/lockorder/lockorder/rules"
+)
+
+// cmdCheck reports the findings a change introduces: those present at HEAD
+// (or after applying a patch series) and absent at the base revision. The
+// base side is never checked out: its changed files are read with git and
+// every unchanged file's facts are shared with the head side.
+func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
+	fs := pflag.NewFlagSet("check", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	var o reportOpts
+	o.register(fs)
+	base := fs.String("base", "", "compare HEAD (the work tree) with this revision")
+	series := fs.StringSlice("series", nil, "patch/mbox files to apply (git am, else git apply) on HEAD in a temporary worktree and check against HEAD")
+	if err := fs.Parse(args); err != nil {
+		return 2, err
+	}
+	if (*base == "") == (len(*series) == 0) {
+		return 2, errors.New("check needs exactly one of --base REV or --series FILE...")
+	}
+	if err := o.validate(); err != nil {
+		return 2, err
+	}
+	paths := fs.Args()
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	start := time.Now()
+	top, err := git("", "rev-parse", "--show-toplevel")
+	if err != nil {
+		return 2, fmt.Errorf("not inside a git work tree: %v", err)
+	}
+	top = strings.TrimSpace(top)
+	cwd, _ := os.Getwd()
+	// paths relative to the repository root
+	var rels []string
+	for _, p := range paths {
+		abs, _ := filepath.Abs(p)
+		r, err := filepath.Rel(top, abs)
+		if err != nil || strings.HasPrefix(r, "..") {
+			return 2, fmt.Errorf("%s is outside the repository %s", p, top)
+		}
+		rels = append(rels, r)
+	}
+	headRoot, baseRev, headRev := top, *base, ""
+	if len(*series) > 0 {
+		tmp, err := os.MkdirTemp("", "lockorder-series-")
+		if err != nil {
+			return 2, err
+		}
+		defer os.RemoveAll(tmp)
+		wt := filepath.Join(tmp, "wt")
+		if _, err := git(top, "worktree", "add", "--detach", "--quiet", wt, "HEAD"); err != nil {
+			return 2, fmt.Errorf("git worktree add: %v", err)
+		}
+		defer git(top, "worktree", "remove", "--force", wt)
+		for _, patch := range *series {
+			abs, _ := filepath.Abs(patch)
+			if _, err := git(wt, "-c", "user.name=lockorder", "-c", "user.email=lockorder@localhost", "am", "--quiet", abs); err != nil {
+				git(wt, "am", "--abort")
+				if _, err2 := git(wt, "apply", "--index", abs); err2 != nil {
+					return 2, fmt.Errorf("cannot apply %s: git am: %v; git apply: %v", patch, err, err2)
+				}
+			}
+		}
+		headRoot, baseRev, headRev = wt, "HEAD", "HEAD"
+		if _, err := git(wt, "diff", "--cached", "--quiet"); err != nil {
+			// applied with git apply: commit so the diff below sees it
+			git(wt, "-c", "user.name=lockorder", "-c", "user.email=lockorder@localhost", "commit", "--quiet", "-m", "series")
+		}
+	}
+	// what changed between the base and the head side
+	diffArgs := []string{"diff", "--name-status", "--no-renames", "-z", baseRev}
+	if headRev != "" {
+		h, err := git(headRoot, "rev-parse", "HEAD")
+		if err != nil {
+			return 2, err
+		}
+		diffArgs = append(diffArgs, strings.TrimSpace(h))
+	}
+	diffArgs = append(diffArgs, "--")
+	diffArgs = append(diffArgs, rels...)
+	out, err := git(top, diffArgs...)
+	if err != nil {
+		return 2, fmt.Errorf("git diff %s: %v", baseRev, err)
+	}
+	status := map[string]byte{} // repo-relative path -> A, M, D
+	fields := strings.Split(out, "\x00")
+	for i := 0; i+1 < len(fields); i += 2 {
+		if p := fields[i+1]; strings.HasSuffix(p, ".c") || strings.HasSuffix(p, ".h") {
+			status[p] = fields[i][0]
+		}
+	}
+	k, err := callgraph.LoadKnowledge(c.configs...)
+	if err != nil {
+		return 2, err
+	}
+	var headPaths []string
+	for _, r := range rels {
+		headPaths = append(headPaths, filepath.Join(headRoot, r))
+	}
+	files, err := parser.Collect(headPaths)
+	if err != nil {
+		return 2, err
+	}
+	pr, err := parser.New()
+	if err != nil {
+		return 2, err
+	}
+	opt := parser.ScanOptions{Jobs: c.jobs, CacheHits: &c.cacheHits}
+	if !c.noCache && c.cacheDir != "" {
+		if opt.Cache, err = parser.OpenCache(c.cacheDir); err != nil {
+			return 2, err
+		}
+	}
+	headFiles, skipped := pr.ParseAll(context.Background(), files, opt)
+	for _, s := range skipped {
+		fmt.Fprintf(stderr, "lockorder: skipped %s: %s\n", s.Path, s.Reason)
+	}
+	// the base side: unchanged files shared, changed ones read from git
+	relOf := func(p string) string { r, _ := filepath.Rel(headRoot, p); return r }
+	var baseFiles []*parser.File
+	var fromGit []string
+	for _, f := range headFiles {
+		switch status[relOf(f.Path)] {
+		case 'A':
+		case 'M', 'T':
+			fromGit = append(fromGit, f.Path)
+		default:
+			baseFiles = append(baseFiles, f)
+		}
+	}
+	for p, st := range status {
+		if st == 'D' {
+			fromGit = append(fromGit, filepath.Join(headRoot, p))
+		}
+	}
+	bopt := opt
+	bopt.Read = func(path string) ([]byte, error) {
+		s, err := git(top, "show", baseRev+":"+filepath.ToSlash(relOf(path)))
+		return []byte(s), err
+	}
+	changed, bskipped := pr.ParseAll(context.Background(), fromGit, bopt)
+	for _, s := range bskipped {
+		fmt.Fprintf(stderr, "lockorder: skipped %s at %s: %s\n", s.Path, baseRev, s.Reason)
+	}
+	baseFiles = append(baseFiles, changed...)
+	ropts := callgraph.Options{Arch: c.arch}
+	headFindings := rules.Run(rules.NewContext(callgraph.Build(headFiles, k, ropts), o.strict), o.rules)
+	baseFindings := rules.Run(rules.NewContext(callgraph.Build(baseFiles, k, ropts), o.strict), o.rules)
+	known := map[string]bool{}
+	for _, f := range baseFindings {
+		known[f.Fingerprint] = true
+	}
+	var introduced []rules.Finding
+	for _, f := range headFindings {
+		if !known[f.Fingerprint] {
+			introduced = append(introduced, f)
+		}
+	}
+	rel := cwd
+	if headRoot != top {
+		rel = headRoot
+	}
+	rules.RelPaths(introduced, rel)
+	code, err := o.write(introduced, stdout, rel)
+	if err != nil {
+		return 2, err
+	}
+	if c.stats {
+		fmt.Fprintf(stderr, "check: %d files, %d changed since %s, %d findings at head, %d at base, %d introduced, facts cache %d reused, wall %s\n",
+			len(headFiles), len(status), baseRev, len(headFindings), len(baseFindings), len(introduced), c.cacheHits.Load(),
+			time.Since(start).Round(time.Millisecond))
+	}
+	return code, nil
+}
+
+// git runs git in dir (the current directory when "") and returns stdout.
+func git(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	if dir != "" {
+		cmd.Dir = dir
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(errb.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return out.String(), errors.New(msg)
+	}
+	return out.String(), nil
+}
