@@ -45,7 +45,6 @@ func OpenCache(dir string) (*Cache, error) {
 	return &Cache{dir: d}, nil
 }
 
-
 // Key is the cache key of a file's content.
 func Key(src []byte) string {
 	h := sha256.Sum256(src)
