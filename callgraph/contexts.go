@@ -191,10 +191,10 @@ func (p *Program) Callers(direct bool) [][]CallEdge {
 
 // UpFrom searches callers breadth-first from function src, at most
 // maxDepth calls up and maxVisit functions, and calls found for every
-// call site reached: its function, site and the chain of sites from it
-// down to the call of src. found returns false to stop following callers
+// call site reached: its function, site and (built on demand) the chain of
+// sites from it down to the call of src. found returns false to stop following callers
 // past that function.
-func (p *Program) UpFrom(callers [][]CallEdge, src int32, maxDepth, maxVisit int, found func(f *Func, si int32, chain []Step) bool) {
+func (p *Program) UpFrom(callers [][]CallEdge, src int32, maxDepth, maxVisit int, found func(f *Func, si int32, chain func() []Step) bool) {
 	type down struct{ site, next int32 }
 	// down[f]: the site of f on the way to src, and the function it calls
 	downs := map[int32]down{src: {-1, -1}}
@@ -212,9 +212,13 @@ func (p *Program) UpFrom(callers [][]CallEdge, src int32, maxDepth, maxVisit int
 			}
 			downs[e.Caller] = down{e.Site, g}
 			depth[e.Caller] = depth[g] + 1
-			var chain []Step
-			for x := e.Caller; x != src; x = downs[x].next {
-				chain = append(chain, Step{x, downs[x].site})
+			from := e.Caller
+			chain := func() []Step {
+				var out []Step
+				for x := from; x != src; x = downs[x].next {
+					out = append(out, Step{x, downs[x].site})
+				}
+				return out
 			}
 			if found(p.Funcs[e.Caller], e.Site, chain) {
 				queue = append(queue, e.Caller)

@@ -93,10 +93,10 @@ func runListWalkUnderSem(c *Context) []Finding {
 		}
 		var holders []holder
 		classes := map[int32]bool{}
-		p.UpFrom(callers, src, maxWalkDepth, maxWalkVisit, func(hf *callgraph.Func, si int32, chain []callgraph.Step) bool {
+		p.UpFrom(callers, src, maxWalkDepth, maxWalkVisit, func(hf *callgraph.Func, si int32, chain func() []callgraph.Step) bool {
 			if h, ok := heldSleeping(p, &hf.Sites[si]); ok && !classes[h.Class] {
 				classes[h.Class] = true
-				holders = append(holders, holder{hf, si, h, chain})
+				holders = append(holders, holder{hf, si, h, chain()})
 			}
 			return len(holders) < maxWalkHolders
 		})

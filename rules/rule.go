@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/lockorder/lockorder/callgraph"
 )
@@ -99,12 +100,14 @@ type Finding struct {
 type Context struct {
 	P      *callgraph.Program
 	Strict bool
-	lo     *callgraph.LockOrder
+	// Times records how long each rule ran (for --stats).
+	Times map[string]time.Duration
+	lo    *callgraph.LockOrder
 }
 
 // NewContext prepares a rule context.
 func NewContext(p *callgraph.Program, strict bool) *Context {
-	return &Context{P: p, Strict: strict}
+	return &Context{P: p, Strict: strict, Times: map[string]time.Duration{}}
 }
 
 // LockOrder is computed once and shared.
@@ -168,7 +171,10 @@ func ByID(id string) *Rule {
 func Run(ctx *Context, rs []*Rule) []Finding {
 	var out []Finding
 	for _, r := range rs {
-		for _, f := range r.Run(ctx) {
+		start := time.Now()
+		found := r.Run(ctx)
+		ctx.Times[r.ID] = time.Since(start)
+		for _, f := range found {
 			if f.Severity == Note && !ctx.Strict {
 				continue
 			}

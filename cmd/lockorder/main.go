@@ -90,6 +90,7 @@ type common struct {
 	cacheDir  string
 	noCache   bool
 	stats     bool
+	loadTime  time.Duration
 	cacheHits atomic.Int64
 }
 
@@ -141,6 +142,7 @@ func (c *common) load(paths []string, stderr io.Writer) (*callgraph.Program, []p
 	for _, s := range skipped {
 		fmt.Fprintf(stderr, "lockorder: skipped %s: %s\n", s.Path, s.Reason)
 	}
+	c.loadTime = time.Since(start)
 	if show {
 		fmt.Fprintf(stderr, "linked %d functions in %s\n", len(p.Funcs), time.Since(start).Round(time.Millisecond))
 	}
@@ -259,7 +261,8 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	findings := rules.Run(rules.NewContext(p, o.strict), o.rules)
+	rctx := rules.NewContext(p, o.strict)
+	findings := rules.Run(rctx, o.rules)
 	cwd, _ := os.Getwd()
 	rules.RelPaths(findings, cwd)
 	code, err := o.write(findings, stdout, cwd)
@@ -269,6 +272,11 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	if c.stats {
 		printStats(stderr, p, skipped, findings, time.Since(start))
 		fmt.Fprintf(stderr, "facts cache: %d of %d files reused\n", c.cacheHits.Load(), len(p.Files))
+		fmt.Fprintf(stderr, "time: load (parse+link+summaries) %s", c.loadTime.Round(time.Millisecond))
+		for _, r := range o.rules {
+			fmt.Fprintf(stderr, ", %s %s", r.ID, rctx.Times[r.ID].Round(time.Millisecond))
+		}
+		fmt.Fprintln(stderr)
 	}
 	return code, nil
 }
