@@ -209,6 +209,10 @@ func appendUnique(xs []int32, x int32) []int32 {
 	return append(xs, x)
 }
 
+// IsUserspace reports whether a path holds user-space programs (tools/,
+// samples/, scripts/, user-mode Linux), which no kernel rule applies to.
+func IsUserspace(path string) bool { return archOf(path) == "userspace" }
+
 // archOf returns the architecture directory of a path ("" if none).
 // User-mode Linux (arch/x86/um) and the userspace trees (tools/, scripts/,
 // samples/) count as foreign: their definitions never stand for kernel ones
@@ -233,9 +237,10 @@ func archOf(path string) string {
 // Resolve returns the definitions a direct call to name from file fi
 // reaches. A definition in the same file wins. Otherwise code under arch/Y
 // sees arch/Y and generic code, and generic code sees generic code and the
-// --arch tree; another architecture's definition is used only by generic
-// code, and only when nothing else defines the name. Another .c file's
-// static functions are never visible.
+// --arch tree, never another architecture's (when x86 makes a hook a macro,
+// alpha's C body does not stand for it); user-space programs (tools/,
+// samples/) see only user-space code. Another .c file's static functions
+// are never visible.
 func (p *Program) Resolve(name string, fi int32) []int32 {
 	ids := p.byName[name]
 	if len(ids) == 0 {
@@ -246,7 +251,7 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 	if view == "" {
 		view = p.opts.Arch
 	}
-	var same, ok, other []int32
+	var same, ok []int32
 	for _, id := range ids {
 		f := p.Funcs[id]
 		path := p.Files[f.File].Path
@@ -256,10 +261,15 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 		case f.Src.Static && !strings.HasSuffix(path, ".h"):
 			// a static function of another .c file is not visible
 		default:
-			if a := archOf(path); a == "" || a == view {
+			a := archOf(path)
+			switch {
+			case callerArch == "userspace":
+				// user-space programs see only user-space code
+				if a == "userspace" {
+					ok = append(ok, id)
+				}
+			case a == "" || a == view:
 				ok = append(ok, id)
-			} else if callerArch == "" {
-				other = append(other, id)
 			}
 		}
 	}
@@ -280,7 +290,7 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 		}
 		return ok
 	}
-	return other
+	return nil
 }
 
 func (p *Program) link() {

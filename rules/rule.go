@@ -175,7 +175,7 @@ func Run(ctx *Context, rs []*Rule) []Finding {
 		found := r.Run(ctx)
 		ctx.Times[r.ID] = time.Since(start)
 		for _, f := range found {
-			if f.Severity == Note && !ctx.Strict {
+			if f.Severity == Note && !ctx.Strict || callgraph.IsUserspace(f.Loc.Path) {
 				continue
 			}
 			f.Rule = r.ID

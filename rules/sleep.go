@@ -33,13 +33,17 @@ var SleepInAtomic = &Rule{
 		"wait_for_completion, copy_from_user, ...) is made while a spinning lock is held, IRQs or preemption " +
 		"are disabled, or inside rcu_read_lock(). Calls under guards a kernel developer writes " +
 		"(gfpflags_allow_blocking(), preemptible(), !in_atomic()) are not reported. Only chains of direct " +
-		"calls give an error; a chain through a function pointer is a warning.",
+		"calls give an error; a chain through a function pointer is a warning; a chain longer than 8 calls is a note.",
 	Help: "**Pattern**: `spin_lock(&l); p = kmalloc(n, GFP_KERNEL);`\n\n**Fix**: move the blocking call " +
 		"out of the atomic section, or use a non-blocking variant (GFP_ATOMIC/GFP_NOWAIT, mutex_trylock).",
 	Severity: Error,
 	Tags:     []string{"concurrency", "atomic-context"},
 	Run:      runSleepInAtomic,
 }
+
+// maxAtomicDepth is the longest call chain a sleep-in-atomic error or
+// warning may rest on; longer chains are notes.
+const maxAtomicDepth = 8
 
 // maxIdleDepth is the longest call chain an error-level sleep-in-idle may
 // rest on (the seed's is 5).
@@ -115,6 +119,10 @@ func runSleepInAtomic(c *Context) []Finding {
 			if !direct {
 				sev = Warning
 				how = " through a function pointer"
+			}
+			if len(path) > maxAtomicDepth {
+				// a long may-chain is weak evidence: shown with --strict
+				sev = Note
 			}
 			tf := ThreadFlow{Name: "atomic context"}
 			tf.Steps = append(tf.Steps, Step{Loc: ctxLoc, Message: ctx})
