@@ -20,7 +20,7 @@ var IPIInHotplug = &Rule{
 		"hotplug state, which runs on the hotplugged CPU with IRQs off, or anywhere with IRQs disabled, the " +
 		"wait can deadlock against a CPU waiting for us (an error). Callbacks of ONLINE states run in the " +
 		"per-CPU hotplug thread and are notes (--strict); PREPARE/DEAD states run on the control CPU while " +
-		"the target is offline and are not reported.",
+		"the target is offline and are not reported. A chain longer than 8 calls is a note.",
 	Help: "**Pattern**: a hotplug callback calls `smp_call_function_single(cpu, fn, info, 1)` (seed: " +
 		"`iucv_cpu_notify()`).\n\n**Fix**: do the per-CPU work on the CPU itself from a STARTING/ONLINE " +
 		"callback (it runs there), or send the call with wait=0 and synchronize otherwise.",
@@ -141,5 +141,9 @@ func ipiFinding(c *Context, f *callgraph.Func, si int32, sev Severity, r *callgr
 	tf.Steps = append(tf.Steps, c.CallSteps(path)...)
 	tf.Steps[len(tf.Steps)-1].Message = fmt.Sprintf("%s() waits until the target CPU runs the call", ipi)
 	fd.Flows = []ThreadFlow{tf}
+	if len(path) > maxAtomicDepth && fd.Severity > Note {
+		// a long may-chain is weak evidence: shown with --strict
+		fd.Severity = Note
+	}
 	return fd
 }
