@@ -22,6 +22,9 @@ const InformationURI = "https://github.com/lockorder/lockorder"
 func Text(w io.Writer, fs []rules.Finding) error {
 	var b strings.Builder
 	for _, f := range fs {
+		if f.Suppressed != nil {
+			continue
+		}
 		fmt.Fprintf(&b, "%s: %s: %s [%s]\n", f.Loc, f.Severity, f.Message, f.Rule)
 		for _, tf := range f.Flows {
 			fmt.Fprintf(&b, "  note: %s:\n", tf.Name)
@@ -83,6 +86,9 @@ func jloc(l rules.Location) JSONLoc {
 func JSON(w io.Writer, fs []rules.Finding) error {
 	r := JSONReport{Version: 1, Tool: "lockorder " + Version, Findings: []JSONFinding{}}
 	for _, f := range fs {
+		if f.Suppressed != nil {
+			continue
+		}
 		jf := JSONFinding{Rule: f.Rule, Severity: f.Severity.String(), Message: f.Message, Location: jloc(f.Loc),
 			Fingerprint: f.Fingerprint, Fix: f.Fix, Flows: []JSONFlow{}}
 		for _, tf := range f.Flows {

@@ -184,6 +184,9 @@ func SARIF(w io.Writer, fs []rules.Finding, rs []*rules.Rule, root string, line 
 			Locations:           []sarifLocation{loc(f.Loc, "")},
 			PartialFingerprints: map[string]string{"lockorder/v1": f.Fingerprint},
 		}
+		if f.Suppressed != nil {
+			res.Suppressions = []sarifSuppression{{Kind: f.Suppressed.Kind, Justification: f.Suppressed.Justification}}
+		}
 		if line != nil {
 			h := sha256.Sum256([]byte(strings.TrimSpace(line(f.Loc.Path, f.Loc.Line))))
 			res.PartialFingerprints["primaryLocationLineHash"] = hex.EncodeToString(h[:8]) + ":1"

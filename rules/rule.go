@@ -94,6 +94,8 @@ type Finding struct {
 	// function, lock classes, callee. Fingerprint hashes it.
 	Key         []string
 	Fingerprint string
+	// Suppressed is set when an inline comment or a baseline hides it.
+	Suppressed *Suppression
 }
 
 // Context gives rules the program and helpers to describe it.

@@ -166,7 +166,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	baseFiles = append(baseFiles, changed...)
 	ropts := callgraph.Options{Arch: c.arch}
-	headFindings := rules.Run(rules.NewContext(callgraph.Build(headFiles, k, ropts), o.strict), o.rules)
+	headProg := callgraph.Build(headFiles, k, ropts)
+	headFindings := rules.Run(rules.NewContext(headProg, o.strict), o.rules)
 	baseFindings := rules.Run(rules.NewContext(callgraph.Build(baseFiles, k, ropts), o.strict), o.rules)
 	known := map[string]bool{}
 	for _, f := range baseFindings {
@@ -177,6 +178,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 		if !known[f.Fingerprint] {
 			introduced = append(introduced, f)
 		}
+	}
+	if err := o.suppress(headProg, introduced, stderr); err != nil {
+		return 2, err
 	}
 	rel := cwd
 	if headRoot != top {

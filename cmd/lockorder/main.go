@@ -168,6 +168,8 @@ type reportOpts struct {
 	only      []string
 	rules     []*rules.Rule
 	threshold rules.Severity
+	baseline  string
+	writeBase string
 }
 
 func (o *reportOpts) register(fs *pflag.FlagSet) {
@@ -176,6 +178,27 @@ func (o *reportOpts) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.strict, "strict", false, "also report notes (findings without full evidence)")
 	fs.StringVar(&o.failOn, "fail-on", "error", "exit 1 when a finding at or above this severity exists: note|warning|error")
 	fs.StringSliceVar(&o.only, "rule", nil, "run only these rule ids")
+	fs.StringVar(&o.baseline, "baseline", "", "hide the findings whose fingerprints this baseline file lists")
+	fs.StringVar(&o.writeBase, "write-baseline", "", "write the fingerprints of the findings to FILE (a baseline)")
+}
+
+// suppress applies inline `lockorder: ignore` comments and the baseline
+// (paths still as in the program).
+func (o *reportOpts) suppress(p *callgraph.Program, findings []rules.Finding, stderr io.Writer) error {
+	for _, msg := range rules.SuppressInline(p, findings) {
+		fmt.Fprintf(stderr, "lockorder: %s\n", msg)
+	}
+	if o.baseline != "" {
+		known, err := rules.ReadBaseline(o.baseline)
+		if err != nil {
+			return err
+		}
+		rules.SuppressBaseline(findings, known, o.baseline)
+	}
+	if o.writeBase != "" {
+		return writeAtomic(o.writeBase, rules.BaselineJSON(findings, "lockorder "+reports.Version))
+	}
+	return nil
 }
 
 func (o *reportOpts) validate() error {
@@ -224,7 +247,7 @@ func (o *reportOpts) write(findings []rules.Finding, stdout io.Writer, root stri
 		return 2, err
 	}
 	for _, f := range findings {
-		if f.Severity >= o.threshold {
+		if f.Severity >= o.threshold && f.Suppressed == nil {
 			return 1, nil
 		}
 	}
@@ -263,6 +286,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	rctx := rules.NewContext(p, o.strict)
 	findings := rules.Run(rctx, o.rules)
+	if err := o.suppress(p, findings, stderr); err != nil {
+		return 2, err
+	}
 	cwd, _ := os.Getwd()
 	rules.RelPaths(findings, cwd)
 	code, err := o.write(findings, stdout, cwd)
