@@ -232,3 +232,18 @@ func TestFlattenedNestedIterators(t *testing.T) {
 		}
 	}
 }
+
+// A header of macros only declares nothing and is not parsed; one with a
+// declaration is.
+func TestDeclarationFree(t *testing.T) {
+	regs := []byte("#define mmFOO 0x1234 /* a register */\n#define mmFOO_BASE_IDX 2\n")
+	if !DeclarationFree("asic_reg/foo_offset.h", regs) {
+		t.Error("macro-only header is parsed")
+	}
+	if DeclarationFree("foo.c", regs) {
+		t.Error(".c files are always parsed")
+	}
+	if DeclarationFree("foo.h", []byte("#define X 1\nextern spinlock_t foo_lock;\n")) {
+		t.Error("a header with a declaration is skipped")
+	}
+}

@@ -262,6 +262,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	var o reportOpts
 	o.register(fs)
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to FILE")
+	memprofile := fs.String("memprofile", "", "write a heap profile (after the rules ran) to FILE")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
@@ -286,6 +287,13 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	rctx := rules.NewContext(p, o.strict)
 	findings := rules.Run(rctx, o.rules)
+	if *memprofile != "" {
+		if mf, err := os.Create(*memprofile); err == nil {
+			runtime.GC()
+			pprof.WriteHeapProfile(mf)
+			mf.Close()
+		}
+	}
 	if err := o.suppress(p, findings, stderr); err != nil {
 		return 2, err
 	}
