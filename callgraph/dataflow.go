@@ -254,14 +254,13 @@ func (p *Program) dataflow(f *Func) {
 	// The caller's locks released on some path to the exit and not taken
 	// again: an unlock wrapper (task_rq_unlock & co.); a function that
 	// drops its caller's lock and takes it back has no net release.
-	// Only a pure wrapper passes a release on: a function that also takes
-	// a lock of that kind (perhaps one lockorder cannot type, as in
+	// A function that also takes an untyped lock of that kind (as in
 	// double_lock_irq(&a->lock, &b->lock); ... spin_unlock(&b->lock)) is
 	// more likely releasing its own.
 	f.Releases = nil
 	if exit.reached {
 		for _, c := range exit.rel {
-			if p.Classes[c].Typed && !p.takesKind(f, p.Classes[c].Kind) {
+			if p.Classes[c].Typed && !p.takesUntyped(f, p.Classes[c].Kind) {
 				f.Releases = append(f.Releases, c)
 			}
 		}
@@ -330,7 +329,8 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 						st.irq = irqOn
 					}
 				}
-				if !releaseHeld(st, c) && !p.ownConditional(f, c, n.Line) {
+				own := p.ownConditional(st, c)
+				if !releaseHeld(st, c) && !own {
 					relUnknown[c] = true
 					addRel(st, c)
 					if pr.IRQOn {
@@ -341,7 +341,12 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		}
 		switch {
 		case pr.IRQDisable:
-			st.prevIRQ = st.irq
+			// local_irq_save(flags) records the state for the restore; a
+			// plain disable (hard_irq_disable() inside the saved section)
+			// does not overwrite it
+			if strings.HasSuffix(pr.Name, "save") || st.irq != irqOff {
+				st.prevIRQ = st.irq
+			}
 			st.irq = irqOff
 			st.irqLine = n.Line
 		case pr.IRQEnable:
@@ -392,7 +397,8 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		return
 	}
 	for _, c := range t0.Releases {
-		if !releaseHeld(st, c) && !p.ownConditional(f, c, n.Line) {
+		own := p.ownConditional(st, c)
+		if !releaseHeld(st, c) && !own {
 			// the callee releases a lock our caller holds: so do we
 			relUnknown[c] = true
 			addRel(st, c)
@@ -419,56 +425,29 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 	}
 }
 
-// takesKind reports whether f acquires a lock of the kind, directly or as
-// what a callee returns holding.
-func (p *Program) takesKind(f *Func, kind string) bool {
+// takesUntyped reports whether f acquires a lock of the kind that cannot
+// be typed (double_lock_irq(&a->lock, &b->lock) through pointer
+// parameters): a later release of a typed class of that kind may be of
+// that very lock.
+func (p *Program) takesUntyped(f *Func, kind string) bool {
 	for si := range f.Sites {
-		s := &f.Sites[si]
-		for _, a := range s.Acq {
-			if p.Classes[a.Class].Kind == kind {
+		for _, a := range f.Sites[si].Acq {
+			if ci := p.Classes[a.Class]; ci.Kind == kind && !ci.Typed {
 				return true
-			}
-		}
-		if s.Prim != nil || s.Indirect {
-			continue
-		}
-		for _, t := range s.Targets {
-			for _, h := range p.Funcs[t].ExitHeld {
-				if p.Classes[h.Class].Kind == kind {
-					return true
-				}
-			}
-			for _, c := range p.Funcs[t].MayExitHeld {
-				if p.Classes[c].Kind == kind {
-					return true
-				}
 			}
 		}
 	}
 	return false
 }
 
-// ownConditional reports whether releasing class c (not held on every
-// path) at line releases a lock of f's own rather than its caller's: one
-// f took conditionally earlier (`if (!locked) lock(m); ... if (!locked)
-// unlock(m);`), one a callee may return holding, or a class that cannot be
-// typed and so cannot be the caller's.
-func (p *Program) ownConditional(f *Func, c int32, line int32) bool {
-	if f.condAcq[c] || !p.Classes[c].Typed {
-		return true
-	}
-	for si := range f.Sites {
-		s := &f.Sites[si]
-		if s.Line >= line {
-			break
-		}
-		for _, a := range s.Acq {
-			if a.Class == c {
-				return true
-			}
-		}
-	}
-	return false
+// ownConditional reports whether releasing class c, not held on every
+// path, releases a lock of f's own rather than its caller's: one held on
+// some path here (`if (!locked) lock(m); ... if (!locked) unlock(m);`, or
+// what a callee may return holding), or a class that cannot be typed and
+// so cannot be the caller's. A lock of the same class taken and released
+// earlier (a parent's) does not count.
+func (p *Program) ownConditional(st *state, c int32) bool {
+	return !p.Classes[c].Typed || slices.Contains(st.may, c)
 }
 
 // lastHeld is the index of the innermost held lock of class c, or -1.
@@ -560,6 +539,7 @@ func (p *Program) branch(f *Func, n *parser.Node, t, e *state) {
 			for _, c := range p.lockArgs(f, &fake, pr) {
 				succ.held = append(succ.held, Held{Class: c, Line: n.Line, Col: n.Col, Site: -1,
 					IRQOff: succ.irq == irqOff || pr.IRQOff, prevIRQ: succ.irq, Trylock: true})
+				addMay(succ, c)
 			}
 			if pr.IRQOff {
 				succ.irq = irqOff

@@ -133,6 +133,7 @@ type Program struct {
 	Classes []ClassInfo
 
 	byName   map[string][]int32
+	macros   []map[string]bool // per file: its function-like #defines
 	classIdx map[string]int32
 	structs  map[string]map[string]parser.Var
 	typedefs map[string]parser.Typedef
@@ -165,6 +166,14 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 			}
 		}
 		p.fileGlob = append(p.fileGlob, fg)
+		var mac map[string]bool
+		if len(f.Macros) > 0 {
+			mac = make(map[string]bool, len(f.Macros))
+			for _, m := range f.Macros {
+				mac[m] = true
+			}
+		}
+		p.macros = append(p.macros, mac)
 		for _, s := range f.Structs {
 			m := p.structs[s.Name]
 			if m == nil {
@@ -246,7 +255,8 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 	if len(ids) == 0 {
 		return nil
 	}
-	callerArch := archOf(p.Files[fi].Path)
+	caller := p.Files[fi].Path
+	callerArch := archOf(caller)
 	view := callerArch
 	if view == "" {
 		view = p.opts.Arch
@@ -260,6 +270,8 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 			same = append(same, id)
 		case f.Src.Static && !strings.HasSuffix(path, ".h"):
 			// a static function of another .c file is not visible
+		case strings.HasSuffix(path, ".h") && !headerVisible(path, caller):
+			// a driver's private header is not included from elsewhere
 		default:
 			a := archOf(path)
 			switch {
@@ -276,6 +288,10 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 	if len(same) > 0 {
 		return same
 	}
+	if p.macros[fi][name] {
+		// the file's own #define of that name is what the call expands
+		return nil
+	}
 	if len(ok) > 0 {
 		// A name defined both in .c files and as a header inline is
 		// usually the real body and its !CONFIG_ stub: the .c ones count.
@@ -285,12 +301,56 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 				c = append(c, id)
 			}
 		}
-		if len(c) > 0 {
-			return c
+		if len(c) == 0 {
+			c = ok
 		}
-		return ok
+		return p.nearest(c, caller)
 	}
 	return nil
+}
+
+// nearest keeps the definitions that share the longest directory prefix
+// with the caller: two staging drivers that both define
+// rtw_lps_ctrl_wk_cmd() each call their own.
+func (p *Program) nearest(ids []int32, caller string) []int32 {
+	if len(ids) < 2 {
+		return ids
+	}
+	best, out := -1, []int32(nil)
+	for _, id := range ids {
+		n := commonDirs(p.Files[p.Funcs[id].File].Path, caller)
+		switch {
+		case n > best:
+			best, out = n, []int32{id}
+		case n == best:
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// commonDirs counts the leading directories two paths share.
+func commonDirs(a, b string) int {
+	n := 0
+	for {
+		i, j := strings.IndexByte(a, '/'), strings.IndexByte(b, '/')
+		if i < 0 || j < 0 || a[:i] != b[:j] {
+			return n
+		}
+		n++
+		a, b = a[i+1:], b[j+1:]
+	}
+}
+
+// headerVisible reports whether a header's definitions can reach a
+// caller: headers under an include/ directory are for everyone; any other
+// header is private to its directory and the directories below it.
+func headerVisible(header, caller string) bool {
+	if strings.HasPrefix(header, "include/") || strings.Contains(header, "/include/") {
+		return true
+	}
+	dir := header[:strings.LastIndexByte(header, '/')+1]
+	return strings.HasPrefix(caller, dir)
 }
 
 func (p *Program) link() {

@@ -19,6 +19,8 @@ type File struct {
 	Typedefs []Typedef
 	Globals  []Var
 	Stores   []FieldStore
+	// Macros are the function-like macros the file #defines.
+	Macros []string
 	// ErrorNodes counts outermost ERROR nodes in the file (diagnostics only).
 	ErrorNodes int
 }

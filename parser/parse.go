@@ -149,6 +149,7 @@ func (p *Parser) ParseFile(ctx context.Context, path string, src []byte) (f *Fil
 	defer tree.Close()
 	x := &extractor{src: text, file: &File{Path: path, Bytes: len(src)}}
 	x.run(tree.RootNode())
+	x.file.compact()
 	return x.file, nil
 }
 
@@ -225,6 +226,7 @@ func (x *extractor) run(root *sitter.Node) {
 	x.functions(root, fns)
 	x.topLevel(root)
 	x.perCPU()
+	x.macros()
 }
 
 func (x *extractor) addCall(call, cf, ca *sitter.Node) {

@@ -165,6 +165,50 @@ func (x *extractor) perCPU() {
 	}
 }
 
+// macros records the function-like macros the file defines
+// (`#define STORE(x, y) ...`): a call to one of those names in this file
+// is the macro, never a function of that name elsewhere.
+func (x *extractor) macros() {
+	src := x.src
+	seen := map[string]bool{}
+	for off := 0; ; {
+		i := bytes.Index(src[off:], []byte("define"))
+		if i < 0 {
+			return
+		}
+		i += off
+		off = i + 6
+		// '#' then blanks before "define", at the start of a line
+		k := i - 1
+		for k >= 0 && (src[k] == ' ' || src[k] == '\t') {
+			k--
+		}
+		if k < 0 || src[k] != '#' {
+			continue
+		}
+		for k--; k >= 0 && (src[k] == ' ' || src[k] == '\t'); k-- {
+		}
+		if k >= 0 && src[k] != '\n' {
+			continue
+		}
+		j := off
+		for j < len(src) && (src[j] == ' ' || src[j] == '\t') {
+			j++
+		}
+		st := j
+		for j < len(src) && isWordByte(src[j]) {
+			j++
+		}
+		if j > st && j < len(src) && src[j] == '(' {
+			name := string(src[st:j])
+			if !seen[name] {
+				seen[name] = true
+				x.file.Macros = append(x.file.Macros, name)
+			}
+		}
+	}
+}
+
 func isWordByte(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
