@@ -16,6 +16,7 @@ type state struct {
 	held []Held
 	may  []int32 // classes held on some path
 	rel  []int32 // caller's classes released on some path and not taken again
+	pg   []ParamGuard
 
 	irq     int8
 	irqLine int32
@@ -32,6 +33,7 @@ func (s state) clone() state {
 	s.held = append([]Held(nil), s.held...)
 	s.may = append([]int32(nil), s.may...)
 	s.rel = append([]int32(nil), s.rel...)
+	s.pg = append([]ParamGuard(nil), s.pg...)
 	return s
 }
 
@@ -66,6 +68,10 @@ func join(a *state, b state) bool {
 			a.may = append(a.may, c)
 			changed = true
 		}
+	}
+	if pg := intersectPG(a.pg, b.pg); len(pg) != len(a.pg) {
+		a.pg = pg
+		changed = true
 	}
 	for _, c := range b.rel {
 		if !slices.Contains(a.rel, c) {
@@ -205,6 +211,10 @@ func (p *Program) dataflow(f *Func) {
 					st.irq, st.irqLine, st.preempt, st.rcu, st.guarded, true
 				s.NoFault = st.nofault > 0
 				s.Dropped = st.dropped || len(st.rel) > 0
+				s.PG = nil
+				if len(st.pg) > 0 {
+					s.PG = append([]ParamGuard(nil), st.pg...)
+				}
 				p.transfer(f, si, &st, releasesUnknown)
 			} else if n.Kind == parser.NScopeEnd {
 				p.scopeEnd(f, n, &st)
@@ -213,6 +223,9 @@ func (p *Program) dataflow(f *Func) {
 		case parser.NBranch:
 			t, e := st.clone(), st.clone()
 			p.branch(f, n, &t, &e)
+			onT, onF := paramGuards(f, n.Cond)
+			t.pg = addPG(t.pg, onT)
+			e.pg = addPG(e.pg, onF)
 			outs = []state{t, e}
 		default:
 			outs = []state{st}
@@ -312,6 +325,9 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 				h := Held{Class: c, Line: n.Line, Col: n.Col, Site: si, IRQOff: st.irq == irqOff,
 					prevIRQ: prev, Nested: pr.Nested || hasNestingArg(n.Args), Double: pr.Double, Read: pr.Read}
 				s.Acq = append(s.Acq, h)
+				// taking back the caller's lock: releasing it again gives
+				// the caller's context up again
+				h.callerOwned = slices.Contains(st.rel, c)
 				st.held = append(st.held, h)
 				addMay(st, c)
 				st.rel = slices.DeleteFunc(st.rel, func(x int32) bool { return x == c })
@@ -330,7 +346,11 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 					}
 				}
 				own := p.ownConditional(st, c)
-				if !releaseHeld(st, c) && !own {
+				if i := lastHeld(st, c); i >= 0 && st.held[i].callerOwned {
+					own = false
+					releaseHeld(st, c)
+					addRel(st, c)
+				} else if !releaseHeld(st, c) && !own {
 					relUnknown[c] = true
 					addRel(st, c)
 					if pr.IRQOn {

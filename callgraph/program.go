@@ -81,6 +81,8 @@ type Site struct {
 	Preempt int8
 	RCU     int8
 	Guarded bool // under a sleep guard (gfpflags_allow_blocking(), ...)
+	// PG are the parameter tests that hold on every path to the call.
+	PG      []ParamGuard
 	NoFault bool // pagefault_disable() in force: user accesses do not sleep
 	// Dropped is set when, on some path to the site, the function gave up
 	// context its caller set up (released a lock it did not take, enabled
@@ -116,6 +118,8 @@ type Held struct {
 	Double    bool
 	Read      bool
 	Trylock   bool
+	// callerOwned: the caller's lock, released here and taken back
+	callerOwned bool
 }
 
 // ClassInfo describes an interned lock class.

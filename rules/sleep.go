@@ -33,7 +33,8 @@ var SleepInAtomic = &Rule{
 		"wait_for_completion, copy_from_user, ...) is made while a spinning lock is held, IRQs or preemption " +
 		"are disabled, or inside rcu_read_lock(). Calls under guards a kernel developer writes " +
 		"(gfpflags_allow_blocking(), preemptible(), !in_atomic()) are not reported. Only chains of direct " +
-		"calls give an error; a chain through a function pointer is a warning; a chain longer than 8 calls is a note.",
+		"calls give an error; a chain through a function pointer is a warning; a chain longer than 8 calls, or one " +
+		"that a constant argument rules out (a callee sleeping only `if (may_block)` called with false), is a note.",
 	Help: "**Pattern**: `spin_lock(&l); p = kmalloc(n, GFP_KERNEL);`\n\n**Fix**: move the blocking call " +
 		"out of the atomic section, or use a non-blocking variant (GFP_ATOMIC/GFP_NOWAIT, mutex_trylock).",
 	Severity: Error,
@@ -72,7 +73,7 @@ func runSleepInIdle(c *Context) []Finding {
 			last := path[len(path)-1]
 			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
 			sev := Error
-			if len(path) > maxIdleDepth {
+			if len(path) > maxIdleDepth || !p.Feasible(path) {
 				// a long may-chain is weak evidence: shown with --strict
 				sev = Note
 			}
@@ -103,7 +104,7 @@ func runSleepInAtomic(c *Context) []Finding {
 			if !s.Reached || s.Guarded {
 				continue
 			}
-			ctx, ctxLoc, key := atomicContext(c, f, s)
+			ctx, ctxLoc, key, irqCtx := atomicContext(c, f, s)
 			if ctx == "" {
 				continue
 			}
@@ -120,8 +121,10 @@ func runSleepInAtomic(c *Context) []Finding {
 				sev = Warning
 				how = " through a function pointer"
 			}
-			if len(path) > maxAtomicDepth {
-				// a long may-chain is weak evidence: shown with --strict
+			if len(path) > maxAtomicDepth || !p.Feasible(path) || irqCtx && !p.KeepsIRQsOff(path) {
+				// a long may-chain is weak evidence, and a chain that a
+				// constant argument rules out (may_block=false, RPM_ASYNC)
+				// is no evidence: shown with --strict
 				sev = Note
 			}
 			tf := ThreadFlow{Name: "atomic context"}
@@ -147,8 +150,9 @@ func runSleepInAtomic(c *Context) []Finding {
 	return out
 }
 
-// atomicContext describes why a site is atomic ("" when it is not).
-func atomicContext(c *Context, f *callgraph.Func, s *callgraph.Site) (desc string, loc Location, key string) {
+// atomicContext describes why a site is atomic ("" when it is not), and
+// whether only disabled IRQs make it so.
+func atomicContext(c *Context, f *callgraph.Func, s *callgraph.Site) (desc string, loc Location, key string, irqOnly bool) {
 	p := c.P
 	for _, h := range s.Held {
 		switch p.Classes[h.Class].Kind {
@@ -158,20 +162,20 @@ func atomicContext(c *Context, f *callgraph.Func, s *callgraph.Site) (desc strin
 			}
 			name := c.ClassName(h.Class)
 			return fmt.Sprintf("%s held", name),
-				Location{Path: p.Path(f), Line: int(h.Line), Col: int(h.Col), Func: f.Src.Name}, name
+				Location{Path: p.Path(f), Line: int(h.Line), Col: int(h.Col), Func: f.Src.Name}, name, false
 		}
 	}
 	loc = Location{Path: p.Path(f), Line: int(s.IRQLine), Col: 1, Func: f.Src.Name}
 	if s.IRQsOff() {
-		return "IRQs disabled", loc, "irqs-off"
+		return "IRQs disabled", loc, "irqs-off", true
 	}
 	if s.Preempt > 0 {
-		return "preemption disabled", c.FuncLoc(f.ID), "preempt-off"
+		return "preemption disabled", c.FuncLoc(f.ID), "preempt-off", false
 	}
 	if s.RCU > 0 {
-		return "inside rcu_read_lock()", c.FuncLoc(f.ID), "rcu"
+		return "inside rcu_read_lock()", c.FuncLoc(f.ID), "rcu", false
 	}
-	return "", Location{}, ""
+	return "", Location{}, "", false
 }
 
 func callsEntry(targets []int32, isEntry map[int32]bool) bool {
