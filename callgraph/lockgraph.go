@@ -89,6 +89,14 @@ type OrderEdge struct {
 	HeldCol   int32
 	Path      []Step
 	Witnesses int
+	// Gates are the other classes held at the witness: locks that
+	// serialise this order with any other path holding them too.
+	Gates []int32
+	// FromRead/ToRead: From is held, To taken, for read only.
+	FromRead, ToRead bool
+	// Nested: either side carries a nesting annotation (_nested,
+	// SINGLE_DEPTH_NESTING): the developer declared the order.
+	Nested bool
 }
 
 // LockOrder is the lock-order graph over typed lock classes.
@@ -106,13 +114,32 @@ func (p *Program) LockOrder() *LockOrder {
 		if h.Class == to || !p.Classes[h.Class].Typed || !p.Classes[to].Typed {
 			return
 		}
+		// what this witness says about the order
+		s := &f.Sites[si]
+		nested, toRead := h.Nested, false
+		for _, a := range s.Acq {
+			if a.Class == to {
+				toRead, nested = a.Read, nested || a.Nested
+			}
+		}
+		var gates []int32
+		for _, g := range s.Held {
+			if g.Class != h.Class && g.Class != to && !g.Trylock && !slices.Contains(gates, g.Class) {
+				gates = append(gates, g.Class)
+			}
+		}
 		k := [2]int32{h.Class, to}
 		if e, ok := lo.Edges[k]; ok {
+			// an excuse holds only if every witness has it
 			e.Witnesses++
+			e.Nested = e.Nested && nested
+			e.FromRead = e.FromRead && h.Read
+			e.ToRead = e.ToRead && toRead
+			e.Gates = slices.DeleteFunc(e.Gates, func(g int32) bool { return !slices.Contains(gates, g) })
 			return
 		}
 		lo.Edges[k] = &OrderEdge{From: h.Class, To: to, Holder: f.ID, HeldLine: h.Line, HeldCol: h.Col,
-			Path: p.AcquirePath(f, si, to), Witnesses: 1}
+			Path: p.AcquirePath(f, si, to), Witnesses: 1, FromRead: h.Read, ToRead: toRead, Nested: nested, Gates: gates}
 	}
 	for _, f := range p.Funcs {
 		for si := range f.Sites {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lockorder/lockorder/callgraph"
@@ -17,7 +18,8 @@ var LockOrderCycle = &Rule{
 		"another takes A while holding B. Two CPUs running them at once deadlock. Each edge of the cycle " +
 		"is reported with the path that proves it, one thread flow per CPU. Classes are resolved through " +
 		"types; a lock that cannot be typed never proves a cycle. Nested acquisitions of one class " +
-		"(`_nested`, double_rq_lock, lg_double_lock) are not edges. Also reported: the IRQ inversion, a " +
+		"(`_nested`, double_rq_lock, lg_double_lock) are not edges; a cycle with an annotated order, one whose " +
+		"rwlock is only read-locked, or one whose orders are all taken under a common outer lock is a note. Also reported: the IRQ inversion, a " +
 		"spinning lock class taken by a hard-IRQ handler (registered with request_irq() & co.) and, elsewhere, " +
 		"with IRQs enabled by code proven to run in process context (it also blocks).",
 	Help: "**Pattern**: `lock(A); lock(B);` on one path and `lock(B); lock(A);` on another, possibly " +
@@ -64,20 +66,47 @@ func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
 	}
 	first := flows[0].Steps[len(flows[0].Steps)-1]
 	sev := Error
+	why := ""
+	var gates []int32
 	for i := range cyc {
-		if e := lo.Edges[[2]int32{cyc[i], cyc[(i+1)%len(cyc)]}]; len(e.Path) > maxCycleDepth {
+		e := lo.Edges[[2]int32{cyc[i], cyc[(i+1)%len(cyc)]}]
+		in := lo.Edges[[2]int32{cyc[(i+len(cyc)-1)%len(cyc)], cyc[i]}]
+		switch {
+		case len(e.Path) > maxCycleDepth:
 			// a long may-chain is weak evidence: shown with --strict
-			sev = Note
+			why = "one order rests on a long call chain"
+		case e.Nested:
+			why = "one order carries a nesting annotation"
+		case in.ToRead && e.FromRead && c.P.Classes[cyc[i]].Kind == "rwlock":
+			why = c.ClassName(cyc[i]) + " is only read-locked on the cycle, and readers do not exclude each other"
 		}
+		if i == 0 {
+			gates = append(gates, e.Gates...)
+		} else {
+			gates = slices.DeleteFunc(gates, func(g int32) bool { return !slices.Contains(e.Gates, g) })
+		}
+	}
+	if len(gates) > 0 && why == "" {
+		why = "every order is taken under " + c.ClassName(gates[0]) + ", which serialises them"
+	}
+	if why != "" {
+		sev = Note
 	}
 	order := append(append([]string(nil), names...), names[0])
 	return Finding{
 		Severity: sev,
 		Loc:      first.Loc,
-		Message: fmt.Sprintf("lock-order cycle %s: taken in opposite orders on %d paths",
-			strings.Join(order, " -> "), len(cyc)),
+		Message: fmt.Sprintf("lock-order cycle %s: taken in opposite orders on %d paths%s",
+			strings.Join(order, " -> "), len(cyc), noteWhy(why)),
 		Flows: flows,
 		Key:   append([]string{"cycle"}, names...),
 		Fix:   "take these locks in one order everywhere, or release one before taking the other",
 	}
+}
+
+func noteWhy(why string) string {
+	if why == "" {
+		return ""
+	}
+	return " (not an error: " + why + ")"
 }

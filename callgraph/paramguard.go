@@ -1,0 +1,260 @@
+package callgraph
+
+import (
+	"slices"
+	"strings"
+)
+
+// A ParamGuard is a test of one of the function's parameters that holds
+// on every path to a call: `if (may_block && ...)`, `if (!(flags &
+// RPM_ASYNC))`, `if (delay)`. A caller passing a constant that contradicts
+// it (may_block=false, RPM_ASYNC, 0) cannot reach the call that way.
+type ParamGuard struct {
+	Param int8
+	Test  uint8
+	Flag  string
+}
+
+const (
+	pgTruthy uint8 = iota + 1
+	pgFalsy
+	pgHas   // param & Flag
+	pgLacks // !(param & Flag)
+)
+
+func (g ParamGuard) negate() ParamGuard {
+	switch g.Test {
+	case pgTruthy:
+		g.Test = pgFalsy
+	case pgFalsy:
+		g.Test = pgTruthy
+	case pgHas:
+		g.Test = pgLacks
+	case pgLacks:
+		g.Test = pgHas
+	}
+	return g
+}
+
+// paramGuards reads the parameter tests of a branch condition: facts for
+// the true successor (every conjunct of a top-level &&) and for the false
+// one (every disjunct of a top-level ||, negated).
+func paramGuards(f *Func, cond string) (onTrue, onFalse []ParamGuard) {
+	if len(f.Src.Params) == 0 || len(cond) > 200 {
+		return nil, nil
+	}
+	cond = unwrap(cond)
+	if parts := splitTop(cond, "&&"); len(parts) > 1 {
+		for _, c := range parts {
+			if g, ok := atomGuard(f, c); ok {
+				onTrue = append(onTrue, g)
+			}
+		}
+		return onTrue, nil
+	}
+	if parts := splitTop(cond, "||"); len(parts) > 1 {
+		for _, c := range parts {
+			if g, ok := atomGuard(f, c); ok {
+				onFalse = append(onFalse, g.negate())
+			}
+		}
+		return nil, onFalse
+	}
+	if g, ok := atomGuard(f, cond); ok {
+		return []ParamGuard{g}, []ParamGuard{g.negate()}
+	}
+	return nil, nil
+}
+
+// unwrap strips blanks, outer parentheses and likely()/unlikely().
+func unwrap(s string) string {
+	for {
+		s = strings.TrimSpace(s)
+		switch {
+		case strings.HasPrefix(s, "likely(") && strings.HasSuffix(s, ")") && matchParen(s, 6) == len(s)-1:
+			s = s[7 : len(s)-1]
+		case strings.HasPrefix(s, "unlikely(") && strings.HasSuffix(s, ")") && matchParen(s, 8) == len(s)-1:
+			s = s[9 : len(s)-1]
+		case strings.HasPrefix(s, "(") && matchParen(s, 0) == len(s)-1:
+			s = s[1 : len(s)-1]
+		default:
+			return s
+		}
+	}
+}
+
+// splitTop splits s at top-level (unparenthesised) occurrences of op.
+func splitTop(s, op string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(', '[':
+			depth++
+		case ')', ']':
+			depth--
+		default:
+			if depth == 0 && strings.HasPrefix(s[i:], op) {
+				out = append(out, s[start:i])
+				i += len(op) - 1
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
+
+// atomGuard reads one test of a parameter: p, !p, p == 0, p != NULL,
+// p & FLAG, !(p & FLAG).
+func atomGuard(f *Func, s string) (ParamGuard, bool) {
+	s = unwrap(s)
+	if strings.HasPrefix(s, "!") && !strings.HasPrefix(s, "!=") {
+		g, ok := atomGuard(f, s[1:])
+		return g.negate(), ok
+	}
+	param := func(name string) (int8, bool) {
+		name = strings.TrimSpace(name)
+		for i, v := range f.Src.Params {
+			if v.Name == name && i < 127 {
+				return int8(i), true
+			}
+		}
+		return 0, false
+	}
+	if i, ok := param(s); ok {
+		return ParamGuard{Param: i, Test: pgTruthy}, true
+	}
+	for _, op := range []string{"==", "!="} {
+		if a, b, ok := strings.Cut(s, op); ok {
+			i, ok := param(a)
+			if !ok || !zeroish(b) {
+				return ParamGuard{}, false
+			}
+			if op == "==" {
+				return ParamGuard{Param: i, Test: pgFalsy}, true
+			}
+			return ParamGuard{Param: i, Test: pgTruthy}, true
+		}
+	}
+	if a, b, ok := strings.Cut(s, "&"); ok && !strings.Contains(b, "&") {
+		i, ok := param(a)
+		flag := strings.TrimSpace(b)
+		if ok && isConstName(flag) {
+			return ParamGuard{Param: i, Test: pgHas, Flag: flag}, true
+		}
+	}
+	return ParamGuard{}, false
+}
+
+func zeroish(s string) bool {
+	switch strings.TrimSpace(s) {
+	case "0", "false", "NULL", "0UL", "0L", "0U", "0x0", "0ULL":
+		return true
+	}
+	return false
+}
+
+// isConstName: an upper-case macro/enum constant (RPM_ASYNC, GFP_ATOMIC).
+func isConstName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// contradicts reports whether a constant argument makes a guard false.
+func contradicts(g ParamGuard, arg string) bool {
+	a := strings.TrimSpace(arg)
+	for strings.HasPrefix(a, "(") {
+		// a cast such as (void *)0 or (bool)0
+		j := matchParen(a, 0)
+		if j <= 0 || j == len(a)-1 {
+			break
+		}
+		a = strings.TrimSpace(a[j+1:])
+	}
+	a = unwrap(a)
+	nonzeroNum := a == "true" || len(a) > 0 && a[0] >= '1' && a[0] <= '9' && strings.Trim(a, "0123456789UuLl") == ""
+	switch g.Test {
+	case pgTruthy:
+		return zeroish(a)
+	case pgFalsy:
+		return nonzeroNum
+	case pgHas, pgLacks:
+		if zeroish(a) {
+			return g.Test == pgHas
+		}
+		set := map[string]bool{}
+		for _, part := range strings.Split(a, "|") {
+			part = strings.TrimSpace(part)
+			if !isConstName(part) {
+				return false
+			}
+			set[part] = true
+		}
+		if g.Test == pgHas {
+			return !set[g.Flag]
+		}
+		return set[g.Flag]
+	}
+	return false
+}
+
+// Feasible reports whether a witness chain survives the constant
+// arguments passed along it: no call on it is guarded by a parameter test
+// that the caller's constant argument makes false.
+func (p *Program) Feasible(path []Step) bool {
+	for k := 0; k+1 < len(path); k++ {
+		caller := p.Funcs[path[k].Func]
+		n := &caller.Src.Nodes[caller.Sites[path[k].Site].Node]
+		callee := p.Funcs[path[k+1].Func]
+		for _, g := range callee.Sites[path[k+1].Site].PG {
+			if int(g.Param) < len(n.Args) && contradicts(g, n.Args[g.Param]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// intersectPG keeps the guards present in both lists (must-facts).
+func intersectPG(a, b []ParamGuard) []ParamGuard {
+	out := a[:0:0]
+	for _, g := range a {
+		for _, h := range b {
+			if g == h {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func addPG(pg []ParamGuard, add []ParamGuard) []ParamGuard {
+	for _, g := range add {
+		if !slices.Contains(pg, g) {
+			pg = append(pg, g)
+		}
+	}
+	return pg
+}
+
+// KeepsIRQsOff reports whether a chain that starts with IRQs off keeps
+// them off: no callee on it has turned them on before the next call
+// (gather_surplus_pages() drops its caller's spin_lock_irq lock around the
+// work that flushes TLBs).
+func (p *Program) KeepsIRQsOff(path []Step) bool {
+	for _, st := range path[1:] {
+		if p.Funcs[st.Func].Sites[st.Site].IRQ == irqOn {
+			return false
+		}
+	}
+	return true
+}
