@@ -270,11 +270,13 @@ func (p *Program) dataflow(f *Func) {
 	// A function that also takes an untyped lock of that kind (as in
 	// double_lock_irq(&a->lock, &b->lock); ... spin_unlock(&b->lock)) is
 	// more likely releasing its own.
-	f.Releases = nil
+	f.Releases, f.ReleasesParam = nil, nil
 	if exit.reached {
 		for _, c := range exit.rel {
 			if p.Classes[c].Typed && !p.takesUntyped(f, p.Classes[c].Kind) {
 				f.Releases = append(f.Releases, c)
+			} else if i := p.paramIndex(f, c); i >= 0 {
+				f.ReleasesParam = append(f.ReleasesParam, int8(i))
 			}
 		}
 	}
@@ -345,7 +347,7 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 						st.irq = irqOn
 					}
 				}
-				own := p.ownConditional(st, c)
+				own := p.ownConditional(f, st, c)
 				if i := lastHeld(st, c); i >= 0 && st.held[i].callerOwned {
 					own = false
 					releaseHeld(st, c)
@@ -416,8 +418,25 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		// error reporting and debugging paths: not followed
 		return
 	}
+	for _, i := range t0.ReleasesParam {
+		// the callee releases the lock we pass it by pointer
+		if int(i) >= len(n.Args) {
+			continue
+		}
+		pc := p.paramClassOf(t0, int(i))
+		if pc < 0 {
+			continue
+		}
+		name, typed := p.LockClass(f, n.Args[i])
+		c := p.Class(name, p.Classes[pc].Kind, typed)
+		own := p.ownConditional(f, st, c)
+		if !releaseHeld(st, c) && !own {
+			relUnknown[c] = true
+			addRel(st, c)
+		}
+	}
 	for _, c := range t0.Releases {
-		own := p.ownConditional(st, c)
+		own := p.ownConditional(f, st, c)
 		if !releaseHeld(st, c) && !own {
 			// the callee releases a lock our caller holds: so do we
 			relUnknown[c] = true
@@ -466,8 +485,60 @@ func (p *Program) takesUntyped(f *Func, kind string) bool {
 // what a callee may return holding), or a class that cannot be typed and
 // so cannot be the caller's. A lock of the same class taken and released
 // earlier (a parent's) does not count.
-func (p *Program) ownConditional(st *state, c int32) bool {
-	return !p.Classes[c].Typed || slices.Contains(st.may, c)
+func (p *Program) ownConditional(f *Func, st *state, c int32) bool {
+	if slices.Contains(st.may, c) {
+		return true
+	}
+	return !p.Classes[c].Typed && !p.paramLock(f, c)
+}
+
+// paramClassOf finds the class f released through parameter i.
+func (p *Program) paramClassOf(f *Func, i int) int32 {
+	for si := range f.Sites {
+		s := &f.Sites[si]
+		if s.Prim == nil || s.Prim.Op != OpRelease {
+			continue
+		}
+		for _, c := range p.lockArgs(f, &f.Src.Nodes[s.Node], s.Prim) {
+			if p.paramIndex(f, c) == i {
+				return c
+			}
+		}
+	}
+	return -1
+}
+
+// paramIndex is the index of the parameter an untyped param-lock class
+// names, or -1.
+func (p *Program) paramIndex(f *Func, c int32) int {
+	if !p.paramLock(f, c) {
+		return -1
+	}
+	v := strings.TrimPrefix(p.Classes[c].Name[len(f.Src.Name)+2:], "*")
+	for i, pv := range f.Src.Params {
+		if pv.Name == v && i < 127 {
+			return i
+		}
+	}
+	return -1
+}
+
+// paramLock reports whether an untyped class is a lock passed in by
+// pointer (`spin_unlock(lock)` with `spinlock_t *lock` a parameter, as in
+// xlog_wait()): releasing it releases the caller's lock.
+func (p *Program) paramLock(f *Func, c int32) bool {
+	name := p.Classes[c].Name
+	pre := "~" + f.Src.Name + ":"
+	if !strings.HasPrefix(name, pre) {
+		return false
+	}
+	v := strings.TrimPrefix(name[len(pre):], "*")
+	for _, pv := range f.Src.Params {
+		if pv.Name == v {
+			return true
+		}
+	}
+	return false
 }
 
 // lastHeld is the index of the innermost held lock of class c, or -1.

@@ -51,6 +51,9 @@ type Func struct {
 	ExitHeld []Held
 	Releases []int32
 	ExitIRQ  int8 // irqCaller, irqOff or irqOn
+	// ReleasesParam: parameters through which f releases its caller's
+	// lock (spin_unlock(lock) with spinlock_t *lock a parameter).
+	ReleasesParam []int8
 	// MayExitHeld: classes f may return holding on some path.
 	MayExitHeld []int32
 	condAcq     map[int32]bool

@@ -115,6 +115,10 @@ func runSleepInAtomic(c *Context) []Finding {
 			path := p.EffectPath(f, int32(si), callgraph.EffSleep, direct)
 			last := path[len(path)-1]
 			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
+			if key == "preempt-off" && sleeper == "schedule_preempt_disabled" {
+				// made to be called with preemption disabled
+				continue
+			}
 			sev := Error
 			how := ""
 			if !direct {
