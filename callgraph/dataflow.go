@@ -162,6 +162,11 @@ func (p *Program) analyze() {
 		}
 	}
 	p.effects()
+	// the per-function variable maps served the dataflow; rules that
+	// type an expression rebuild the few they need
+	for _, f := range p.Funcs {
+		f.vars = nil
+	}
 }
 
 func (p *Program) dataflow(f *Func) {
