@@ -77,6 +77,12 @@ type Table struct {
 		Iterators []string `toml:"iterators"`
 		Insert    []string `toml:"insert"`
 	} `toml:"lists"`
+	// Rules lets a config turn rules off and set their severity
+	// ("error" or "warning"; notes stay notes).
+	Rules struct {
+		Disable  []string          `toml:"disable"`
+		Severity map[string]string `toml:"severity"`
+	} `toml:"rules"`
 }
 
 // PrimOp is what a call to a primitive does.
@@ -155,8 +161,12 @@ func LoadKnowledge(configs ...string) (*Knowledge, error) {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		var ext Table
-		if err := toml.Unmarshal(data, &ext); err != nil {
+		md, err := toml.Decode(string(data), &ext)
+		if err != nil {
 			return nil, fmt.Errorf("config %s: %w", c, err)
+		}
+		if un := md.Undecoded(); len(un) > 0 {
+			return nil, fmt.Errorf("config %s: unknown key %s", c, un[0])
 		}
 		merge(reflect.ValueOf(&t), reflect.ValueOf(&ext))
 	}

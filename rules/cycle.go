@@ -75,6 +75,8 @@ func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
 		case len(e.Path) > maxCycleDepth:
 			// a long may-chain is weak evidence: shown with --strict
 			why = "one order rests on a long call chain"
+		case !c.P.Feasible(e.Path):
+			why = "a constant argument rules one order's call chain out"
 		case e.Nested:
 			why = "one order carries a nesting annotation"
 		case in.ToRead && e.FromRead && c.P.Classes[cyc[i]].Kind == "rwlock":

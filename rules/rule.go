@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -187,6 +188,41 @@ func Run(ctx *Context, rs []*Rule) []Finding {
 	}
 	Sort(out)
 	return Dedup(out)
+}
+
+// Configure applies a config's [rules] section: rules switched off are
+// dropped from rs, and severities overridden in the findings.
+func Configure(rs []*Rule, disable []string, severity map[string]string) ([]*Rule, func([]Finding), error) {
+	var out []*Rule
+	for _, r := range rs {
+		if !slices.Contains(disable, r.ID) {
+			out = append(out, r)
+		}
+	}
+	for _, id := range disable {
+		if ByID(id) == nil {
+			return nil, nil, fmt.Errorf("config: unknown rule %q in [rules] disable", id)
+		}
+	}
+	sev := map[string]Severity{}
+	for id, s := range severity {
+		if ByID(id) == nil {
+			return nil, nil, fmt.Errorf("config: unknown rule %q in [rules.severity]", id)
+		}
+		v, err := ParseSeverity(s)
+		if err != nil || v == Note {
+			return nil, nil, fmt.Errorf("config: severity of %s must be error or warning, not %q", id, s)
+		}
+		sev[id] = v
+	}
+	apply := func(fs []Finding) {
+		for i := range fs {
+			if v, ok := sev[fs[i].Rule]; ok && fs[i].Severity != Note {
+				fs[i].Severity = v
+			}
+		}
+	}
+	return out, apply, nil
 }
 
 // Fingerprint hashes a finding's identity.

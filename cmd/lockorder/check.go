@@ -165,10 +165,15 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 		fmt.Fprintf(stderr, "lockorder: skipped %s at %s: %s\n", s.Path, baseRev, s.Reason)
 	}
 	baseFiles = append(baseFiles, changed...)
+	rs, setSeverity, err := rules.Configure(o.rules, k.Table.Rules.Disable, k.Table.Rules.Severity)
+	if err != nil {
+		return 2, err
+	}
 	ropts := callgraph.Options{Arch: c.arch}
 	headProg := callgraph.Build(headFiles, k, ropts)
-	headFindings := rules.Run(rules.NewContext(headProg, o.strict), o.rules)
-	baseFindings := rules.Run(rules.NewContext(callgraph.Build(baseFiles, k, ropts), o.strict), o.rules)
+	headFindings := rules.Run(rules.NewContext(headProg, o.strict), rs)
+	baseFindings := rules.Run(rules.NewContext(callgraph.Build(baseFiles, k, ropts), o.strict), rs)
+	setSeverity(headFindings)
 	known := map[string]bool{}
 	for _, f := range baseFindings {
 		known[f.Fingerprint] = true

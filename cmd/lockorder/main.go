@@ -285,8 +285,13 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 2, err
 	}
+	rs, setSeverity, err := rules.Configure(o.rules, p.K.Table.Rules.Disable, p.K.Table.Rules.Severity)
+	if err != nil {
+		return 2, err
+	}
 	rctx := rules.NewContext(p, o.strict)
-	findings := rules.Run(rctx, o.rules)
+	findings := rules.Run(rctx, rs)
+	setSeverity(findings)
 	if *memprofile != "" {
 		if mf, err := os.Create(*memprofile); err == nil {
 			runtime.GC()

@@ -76,3 +76,19 @@ func TestSuppressionsAndBaseline(t *testing.T) {
 		t.Errorf("bad baseline: exit %d, %q", code, e)
 	}
 }
+
+// A config can switch rules off and lower their severity; a typo in it is
+// an input error, not silently ignored.
+func TestConfigRules(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "vendor.toml")
+	os.WriteFile(cfg, []byte("[rules]\ndisable = [\"sleep-in-atomic\"]\n[rules.severity]\nwakeup-under-lock = \"warning\"\n"), 0o644)
+	code, out, errs := runCLI("scan", "--no-cache", "--progress", "never", "--config", cfg, "../../fixtures/wakeup-under-lock", "../../fixtures/sleep-in-atomic")
+	if code != 0 || strings.Contains(out, "[sleep-in-atomic]") || !strings.Contains(out, "warning: ") || strings.Contains(out, "error: ") {
+		t.Fatalf("configured rules: exit %d\n%s\n%s", code, out, errs)
+	}
+	os.WriteFile(cfg, []byte("[rules]\ndisabel = [\"sleep-in-atomic\"]\n"), 0o644)
+	if code, _, e := runCLI("scan", "--no-cache", "--config", cfg, "../../fixtures/wakeup-under-lock"); code != 2 || !strings.Contains(e, "unknown key") {
+		t.Errorf("typo in config: exit %d, %q", code, e)
+	}
+}
