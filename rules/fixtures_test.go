@@ -98,3 +98,43 @@ func TestFixtures(t *testing.T) {
 		})
 	}
 }
+
+// Benchmarks of the stages after parsing, over every fixture folder: link
+// and summaries (Build), then each rule.
+func BenchmarkBuild(b *testing.B) {
+	dirs, _ := filepath.Glob("../fixtures/*")
+	pr, _ := parser.New()
+	var sets [][]*parser.File
+	for _, d := range dirs {
+		files, _ := parser.Collect([]string{d})
+		fs, _ := pr.ParseAll(context.Background(), files, parser.ScanOptions{Jobs: 1})
+		sets = append(sets, fs)
+	}
+	k, err := callgraph.LoadKnowledge()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, fs := range sets {
+			callgraph.Build(fs, k, callgraph.Options{})
+		}
+	}
+}
+
+func BenchmarkRules(b *testing.B) {
+	dirs, _ := filepath.Glob("../fixtures/*")
+	var progs []*callgraph.Program
+	for _, d := range dirs {
+		progs = append(progs, loadDir(b, d))
+	}
+	for _, r := range rules.All() {
+		b.Run(r.ID, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				for _, p := range progs {
+					rules.Run(rules.NewContext(p, true), []*rules.Rule{r})
+				}
+			}
+		})
+	}
+}

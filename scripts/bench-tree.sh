@@ -15,17 +15,24 @@ if [ ! -x /usr/bin/time ]; then
   if [ "$(id -u)" -eq 0 ]; then apt-get install -y -qq time >/dev/null; else sudo apt-get install -y -qq time >/dev/null; fi
 fi
 sets=("kernel" "kernel mm" "kernel mm fs" "${BENCH_FULL:+.}")
-printf '%-16s %8s %8s %8s %10s %9s\n' scope wall_s cpu_s rss_MB findings files
+cache=$(mktemp -d)
+trap 'rm -rf "$cache"' EXIT
+# cold: nothing cached (every file parsed); warm: the same scan again with
+# the facts cache the cold run filled
+printf '%-16s %-5s %8s %8s %8s %10s %9s\n' scope run wall_s cpu_s rss_MB findings files
 for s in "${sets[@]}"; do
   [ -n "$s" ] || continue
-  log=$(mktemp)
-  ( cd "$tree" && /usr/bin/time -v "$OLDPWD/$bin" scan --progress never --stats --format json -o /tmp/lockorder-bench.json $s ) 2>"$log" >/dev/null || true
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); t=0; for(i=1;i<=n;i++) t=t*60+a[i]; print t}' "$log")
-  user=$(awk -F': ' '/User time/{print $2}' "$log")
-  sys=$(awk -F': ' '/System time/{print $2}' "$log")
-  rss=$(awk -F': ' '/Maximum resident/{printf "%.0f", $2/1024}' "$log")
-  nf=$(grep -o '"rule"' /tmp/lockorder-bench.json 2>/dev/null | wc -l)
-  files=$(awk '/^files:/{print $2}' "$log")
-  printf '%-16s %8.1f %8.1f %8s %10s %9s\n' "${s// /+}" "$wall" "$(echo "$user + $sys" | bc)" "$rss" "$nf" "$files"
-  rm -f "$log"
+  rm -rf "$cache"/*
+  for run in cold warm; do
+    log=$(mktemp)
+    ( cd "$tree" && /usr/bin/time -v "$OLDPWD/$bin" scan --progress never --stats --cache-dir "$cache" --format json -o /tmp/lockorder-bench.json $s ) 2>"$log" >/dev/null || true
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/{n=split($2,a,":"); t=0; for(i=1;i<=n;i++) t=t*60+a[i]; print t}' "$log")
+    user=$(awk -F': ' '/User time/{print $2}' "$log")
+    sys=$(awk -F': ' '/System time/{print $2}' "$log")
+    rss=$(awk -F': ' '/Maximum resident/{printf "%.0f", $2/1024}' "$log")
+    nf=$(grep -o '"rule"' /tmp/lockorder-bench.json 2>/dev/null | wc -l)
+    files=$(awk '/^files:/{print $2}' "$log")
+    printf '%-16s %-5s %8.1f %8.1f %8s %10s %9s\n' "${s// /+}" "$run" "$wall" "$(echo "$user + $sys" | bc)" "$rss" "$nf" "$files"
+    rm -f "$log"
+  done
 done
