@@ -31,7 +31,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	var o reportOpts
 	o.register(fs)
 	base := fs.String("base", "", "compare HEAD (the work tree) with this revision")
-	series := fs.StringSlice("series", nil, "patch/mbox files to apply (git am, else git apply) on HEAD in a temporary worktree and check against HEAD")
+	series := fs.StringSlice("series", nil, "patch/mbox files to apply (git am, else git apply) on HEAD in a temporary clone and check against HEAD")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
@@ -63,17 +63,27 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 		rels = append(rels, r)
 	}
 	headRoot, baseRev, headRev := top, *base, ""
+	repo := top // where git reads objects from
 	if len(*series) > 0 {
+		// apply the series in a throwaway clone that borrows the objects
+		// (--shared): the scanned repository is never written to
 		tmp, err := os.MkdirTemp("", "lockorder-series-")
 		if err != nil {
 			return 2, err
 		}
 		defer os.RemoveAll(tmp)
-		wt := filepath.Join(tmp, "wt")
-		if _, err := git(top, "worktree", "add", "--detach", "--quiet", wt, "HEAD"); err != nil {
-			return 2, fmt.Errorf("git worktree add: %v", err)
+		head, err := git(top, "rev-parse", "HEAD")
+		if err != nil {
+			return 2, err
 		}
-		defer git(top, "worktree", "remove", "--force", wt)
+		head = strings.TrimSpace(head)
+		wt := filepath.Join(tmp, "wt")
+		if _, err := git(tmp, "clone", "--quiet", "--shared", "--no-checkout", top, wt); err != nil {
+			return 2, fmt.Errorf("git clone: %v", err)
+		}
+		if _, err := git(wt, "checkout", "--quiet", "--detach", head); err != nil {
+			return 2, fmt.Errorf("git checkout: %v", err)
+		}
 		for _, patch := range *series {
 			abs, _ := filepath.Abs(patch)
 			if _, err := git(wt, "-c", "user.name=lockorder", "-c", "user.email=lockorder@localhost", "am", "--quiet", abs); err != nil {
@@ -81,18 +91,15 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 				if _, err2 := git(wt, "apply", "--index", abs); err2 != nil {
 					return 2, fmt.Errorf("cannot apply %s: git am: %v; git apply: %v", patch, err, err2)
 				}
+				git(wt, "-c", "user.name=lockorder", "-c", "user.email=lockorder@localhost", "commit", "--quiet", "-m", "series: "+filepath.Base(patch))
 			}
 		}
-		headRoot, baseRev, headRev = wt, "HEAD", "HEAD"
-		if _, err := git(wt, "diff", "--cached", "--quiet"); err != nil {
-			// applied with git apply: commit so the diff below sees it
-			git(wt, "-c", "user.name=lockorder", "-c", "user.email=lockorder@localhost", "commit", "--quiet", "-m", "series")
-		}
+		headRoot, repo, baseRev, headRev = wt, wt, head, "HEAD"
 	}
 	// what changed between the base and the head side
 	diffArgs := []string{"diff", "--name-status", "--no-renames", "-z", baseRev}
 	if headRev != "" {
-		h, err := git(headRoot, "rev-parse", "HEAD")
+		h, err := git(repo, "rev-parse", "HEAD")
 		if err != nil {
 			return 2, err
 		}
@@ -100,7 +107,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	diffArgs = append(diffArgs, "--")
 	diffArgs = append(diffArgs, rels...)
-	out, err := git(top, diffArgs...)
+	out, err := git(repo, diffArgs...)
 	if err != nil {
 		return 2, fmt.Errorf("git diff %s: %v", baseRev, err)
 	}
@@ -157,7 +164,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	bopt := opt
 	bopt.Read = func(path string) ([]byte, error) {
-		s, err := git(top, "show", baseRev+":"+filepath.ToSlash(relOf(path)))
+		s, err := git(repo, "show", baseRev+":"+filepath.ToSlash(relOf(path)))
 		return []byte(s), err
 	}
 	changed, bskipped := pr.ParseAll(context.Background(), fromGit, bopt)
