@@ -31,17 +31,25 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	var o reportOpts
 	o.register(fs)
 	base := fs.String("base", "", "compare HEAD (the work tree) with this revision")
-	series := fs.StringSlice("series", nil, "patch/mbox files to apply (git am, else git apply) on HEAD in a temporary clone and check against HEAD")
+	seriesMode := fs.Bool("series", false, "the arguments are patch/mbox files: apply them (git am, else git apply) on HEAD in a temporary clone and check against HEAD")
+	scope := fs.StringSlice("scope", nil, "with --series: the paths to scan (default: the current directory)")
 	if err := fs.Parse(args); err != nil {
 		return 2, err
 	}
-	if (*base == "") == (len(*series) == 0) {
+	if (*base == "") == !*seriesMode {
 		return 2, errors.New("check needs exactly one of --base REV or --series FILE...")
 	}
 	if err := o.validate(); err != nil {
 		return 2, err
 	}
 	paths := fs.Args()
+	var series []string
+	if *seriesMode {
+		series, paths = paths, *scope
+		if len(series) == 0 {
+			return 2, errors.New("--series needs at least one patch file")
+		}
+	}
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
@@ -64,7 +72,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	headRoot, baseRev, headRev := top, *base, ""
 	repo := top // where git reads objects from
-	if len(*series) > 0 {
+	if len(series) > 0 {
 		// apply the series in a throwaway clone that borrows the objects
 		// (--shared): the scanned repository is never written to
 		tmp, err := os.MkdirTemp("", "lockorder-series-")
@@ -84,7 +92,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 		if _, err := git(wt, "checkout", "--quiet", "--detach", head); err != nil {
 			return 2, fmt.Errorf("git checkout: %v", err)
 		}
-		for _, patch := range *series {
+		for _, patch := range series {
 			abs, _ := filepath.Abs(patch)
 			if _, err := git(wt, "-c", "user.name=lockorder", "-c", "user.email=lockorder@localhost", "am", "--quiet", abs); err != nil {
 				git(wt, "am", "--abort")

@@ -58,7 +58,7 @@ func TestCheckBaseAndSeries(t *testing.T) {
 	gitT(t, repo, "format-patch", "-q", "-1", "-o", filepath.Join(repo, ".patches"))
 	gitT(t, repo, "reset", "-q", "--hard", "HEAD~1")
 	patches, _ := filepath.Glob(filepath.Join(repo, ".patches", "*.patch"))
-	code2, out2, errs2 := runCLI("check", "--series", patches[0], "--progress", "never")
+	code2, out2, errs2 := runCLI("check", "--progress", "never", "--series", patches[0])
 	if code2 != 1 || out2 != out {
 		t.Fatalf("check --series: exit %d, output differs from --base:\n%s\n%s", code2, out2, errs2)
 	}

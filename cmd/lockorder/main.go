@@ -33,7 +33,7 @@ const usage = `usage: lockorder <command> [flags] [PATH...]
 commands:
   scan PATH...    scan .c/.h files (directories recursively) and report findings
   check [PATH...] in a git work tree, report only the findings a change introduces:
-                  --base REV (HEAD against REV) or --series PATCH... (patches on HEAD)
+                  --base REV [PATH...] (HEAD against REV) or --series PATCH... (patches on HEAD)
   rules           list the rules with their documentation
   facts FILE...   show what the engine understood of each function
   graph PATH...   write the lock-order graph as Graphviz DOT
