@@ -441,7 +441,9 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		}
 	}
 	for _, c := range t0.Releases {
-		own := p.ownConditional(f, st, c)
+		// a callee that hands a lock out and takes it back on the next
+		// call (page_vma_mapped_walk() and its ptl) releases its own
+		own := p.ownConditional(f, st, c) || slices.Contains(t0.MayExitHeld, c)
 		if !releaseHeld(st, c) && !own {
 			// the callee releases a lock our caller holds: so do we
 			relUnknown[c] = true

@@ -76,6 +76,7 @@ type Table struct {
 	Lists struct {
 		Iterators []string `toml:"iterators"`
 		Insert    []string `toml:"insert"`
+		HotLocks  []string `toml:"hot_locks"`
 	} `toml:"lists"`
 	// Rules lets a config turn rules off and set their severity
 	// ("error" or "warning"; notes stay notes).

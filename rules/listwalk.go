@@ -83,8 +83,11 @@ func runListWalkUnderSem(c *Context) []Finding {
 		}
 		// callers holding a sleeping lock across the call: the nearest
 		// holder of each class, at most maxWalkHolders classes; the
-		// finding names the first rw_semaphore (a read-held one stalls
-		// every writer and, behind it, every reader), else the nearest
+		// finding names the nearest of the locks every fault or mapping
+		// change of a process waits for (the table's hot_locks: mmap_lock,
+		// i_mmap_rwsem, anon_vma), else the nearest rw_semaphore (a
+		// read-held one stalls every writer and, behind it, every reader),
+		// else the nearest
 		type holder struct {
 			f     *callgraph.Func
 			si    int32
@@ -104,10 +107,21 @@ func runListWalkUnderSem(c *Context) []Finding {
 			continue
 		}
 		primary := 0
+		rank := func(hd holder) int {
+			ci := p.Classes[hd.h.Class]
+			for _, hot := range p.K.Table.Lists.HotLocks {
+				if strings.HasSuffix(ci.Name, hot) {
+					return 2
+				}
+			}
+			if ci.Kind == "rwsem" {
+				return 1
+			}
+			return 0
+		}
 		for i, hd := range holders {
-			if p.Classes[hd.h.Class].Kind == "rwsem" {
+			if rank(hd) > rank(holders[primary]) {
 				primary = i
-				break
 			}
 		}
 		for _, w := range walks[src] {
@@ -130,7 +144,7 @@ func runListWalkUnderSem(c *Context) []Finding {
 const (
 	maxWalkDepth   = 12
 	maxWalkVisit   = 20000
-	maxWalkHolders = 3
+	maxWalkHolders = 4
 )
 
 // heldSleeping returns a sleeping lock held at s (the outermost).
@@ -140,7 +154,7 @@ func heldSleeping(p *callgraph.Program, s *callgraph.Site) (callgraph.Held, bool
 	}
 	for _, h := range s.Held {
 		ci := p.Classes[h.Class]
-		if sleepingKind(ci.Kind) && ci.Typed && !h.Trylock {
+		if sleepingKind(ci.Kind) && !h.Trylock {
 			return h, true
 		}
 	}

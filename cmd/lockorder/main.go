@@ -502,7 +502,7 @@ func describeFunc(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, p
 		b.WriteString("\n")
 	}
 	var eff []string
-	for e, name := range []string{"may-sleep", "may-sleep(strict)", "wakes", "sync-ipi"} {
+	for e, name := range []string{"may-sleep", "may-sleep(strict)", "wakes", "wakes-task", "sync-ipi"} {
 		if f.ViaDirect[e] >= 0 {
 			eff = append(eff, name)
 		} else if f.ViaAny[e] >= 0 {
