@@ -83,15 +83,16 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 }
 
 type common struct {
-	jobs      int
-	configs   []string
-	arch      string
-	progress  string
-	cacheDir  string
-	noCache   bool
-	stats     bool
-	loadTime  time.Duration
-	cacheHits atomic.Int64
+	jobs         int
+	configs      []string
+	arch         string
+	progress     string
+	cacheDir     string
+	noCache      bool
+	stats        bool
+	loadTime     time.Duration
+	showProgress bool
+	cacheHits    atomic.Int64
 }
 
 func (c *common) register(fs *pflag.FlagSet) {
@@ -107,6 +108,7 @@ func (c *common) register(fs *pflag.FlagSet) {
 // load parses the paths and links the program.
 func (c *common) load(paths []string, stderr io.Writer) (*callgraph.Program, []parser.Skipped, error) {
 	show := c.progress == "always" || (c.progress == "auto" && isTerminal(stderr))
+	c.showProgress = show
 	var prog parser.Progress
 	start := time.Now()
 	if show {
@@ -292,6 +294,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	rctx := rules.NewContext(p, o.strict)
 	findings := rules.Run(rctx, rs)
 	setSeverity(findings)
+	if c.showProgress {
+		fmt.Fprintf(stderr, "%d rules ran: %d findings\n", len(rs), len(findings))
+	}
 	if *memprofile != "" {
 		if mf, err := os.Create(*memprofile); err == nil {
 			runtime.GC()
