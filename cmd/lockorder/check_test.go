@@ -38,7 +38,7 @@ func TestCheckBaseAndSeries(t *testing.T) {
 	fixtures, _ := filepath.Abs("../../fixtures")
 	repo := t.TempDir()
 	gitT(t, repo, "init", "-q")
-	copyFile(t, filepath.Join(fixtures, "wakeup-under-lock", "stopper_v417_fixed.c"), filepath.Join(repo, "kernel", "stop_machine.c"))
+	copyFile(t, filepath.Join(fixtures, "wakeup-under-lock-fixed", "stopper_v417_fixed.c"), filepath.Join(repo, "kernel", "stop_machine.c"))
 	copyFile(t, filepath.Join(fixtures, "sleep-in-atomic", "atomic.c"), filepath.Join(repo, "mm", "atomic.c"))
 	gitT(t, repo, "add", ".")
 	gitT(t, repo, "commit", "-qm", "base")
