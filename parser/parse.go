@@ -54,11 +54,16 @@ const (
 // syms holds grammar symbol ids of the node kinds the builder looks at, so
 // that it compares Symbol() (a cheap cgo call) rather than Type() (an
 // allocation per node).
+// syms names the grammar's symbols; has compares a node's symbol name
+// with a kind (one cheap cgo call, no map lookup, no allocation).
 type syms struct {
-	is map[string]map[sitter.Symbol]bool
+	names []string
 }
 
-func (s *syms) has(kind string, n *sitter.Node) bool { return s.is[kind][n.Symbol()] }
+func (s *syms) has(kind string, n *sitter.Node) bool {
+	i := int(n.Symbol())
+	return i < len(s.names) && s.names[i] == kind
+}
 
 var (
 	langOnce sync.Once
@@ -70,14 +75,9 @@ var (
 
 func setup() {
 	lang = c.GetLanguage()
-	sym = &syms{is: map[string]map[sitter.Symbol]bool{}}
+	sym = &syms{}
 	for i := uint32(0); i < lang.SymbolCount(); i++ {
-		s := sitter.Symbol(i)
-		name := lang.SymbolName(s)
-		if sym.is[name] == nil {
-			sym.is[name] = map[sitter.Symbol]bool{}
-		}
-		sym.is[name][s] = true
+		sym.names = append(sym.names, lang.SymbolName(sitter.Symbol(i)))
 	}
 	query, queryErr = sitter.NewQuery([]byte(querySrc), lang)
 }
