@@ -322,3 +322,29 @@ func (t *Toward) Path(p *Program, f *Func, si int32) ([]Step, int32) {
 	}
 	return out, -1
 }
+
+// OnOnePath reports whether two call sites of f can run in one call of
+// f: one is reachable from the other in the control-flow graph (they are
+// not on the two arms of one branch).
+func (p *Program) OnOnePath(f *Func, a, b int32) bool {
+	na, nb := f.Sites[a].Node, f.Sites[b].Node
+	return reaches(f.Src.Nodes, na, nb) || reaches(f.Src.Nodes, nb, na)
+}
+
+func reaches(nodes []parser.Node, from, to int32) bool {
+	seen := make([]bool, len(nodes))
+	stack := []int32{from}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if x == to {
+			return true
+		}
+		if x < 0 || int(x) >= len(nodes) || seen[x] {
+			continue
+		}
+		seen[x] = true
+		stack = append(stack, nodes[x].Succ...)
+	}
+	return false
+}

@@ -73,7 +73,8 @@ func irqInversions(c *Context) []Finding {
 				if sleep == -2 {
 					sleep = p.ProcessContext(f)
 				}
-				if sleep < 0 {
+				if sleep < 0 || !p.OnOnePath(f, sleep, int32(si)) {
+					// `if (irq) spin_lock(); else mutex_lock();` proves nothing
 					continue
 				}
 				done[a.Class] = true
