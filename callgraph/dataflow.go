@@ -228,7 +228,7 @@ func (p *Program) dataflow(f *Func) {
 		case parser.NBranch:
 			t, e := st.clone(), st.clone()
 			p.branch(f, n, &t, &e)
-			onT, onF := paramGuards(f, n.Cond)
+			onT, onF := paramGuards(f, n.Cond())
 			t.pg = addPG(t.pg, onT)
 			e.pg = addPG(e.pg, onF)
 			outs = []state{t, e}
@@ -594,7 +594,7 @@ func hasNestingArg(args []string) bool {
 }
 
 func (p *Program) scopeEnd(f *Func, n *parser.Node, st *state) {
-	pr := p.guardPrim(n.Recv)
+	pr := p.guardPrim(n.Recv())
 	if pr == nil {
 		return
 	}
@@ -623,7 +623,7 @@ func (p *Program) scopeEnd(f *Func, n *parser.Node, st *state) {
 // condition holds the lock on its success edge; a sleep guard marks the
 // edge on which blocking is allowed.
 func (p *Program) branch(f *Func, n *parser.Node, t, e *state) {
-	cond := n.Cond
+	cond := n.Cond()
 	if cond == "" || cond == "#if" {
 		return
 	}

@@ -371,7 +371,7 @@ func (p *Program) link() {
 			if !n.Indirect {
 				s.Prim = p.K.Prim(n.Callee)
 				if n.Callee == "guard" {
-					s.Prim = p.guardPrim(n.Recv)
+					s.Prim = p.guardPrim(n.Recv())
 				}
 				if _, isVar := p.varsOf(f)[n.Callee]; isVar {
 					// a call through a function-pointer parameter or local

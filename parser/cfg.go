@@ -176,7 +176,7 @@ func (b *builder) chain(s, e uint32, next int32) int32 {
 		ci := &calls[idx[k]]
 		ci.used = true
 		id := b.add(Node{Kind: NCall, Line: ci.line, Col: ci.col, Callee: ci.callee, Indirect: ci.indirect,
-			Recv: ci.recv, Args: ci.args, Succ: []int32{next}})
+			Text: ci.recv, Args: ci.args, Succ: []int32{next}})
 		if id < 0 {
 			return next
 		}
@@ -336,13 +336,13 @@ func (b *builder) loopMacro(ci *callInfo, header *sitter.Node, next int32, body 
 		b.guards = append(append([]guardScope(nil), saved...), g)
 		inner := body(end)
 		b.guards = saved
-		id := b.add(Node{Kind: NCall, Callee: "guard", Recv: g.class, Args: []string{g.lock}, Line: g.line, Col: g.col, Succ: []int32{inner}})
+		id := b.add(Node{Kind: NCall, Callee: "guard", Text: g.class, Args: []string{g.lock}, Line: g.line, Col: g.col, Succ: []int32{inner}})
 		if id < 0 {
 			return next
 		}
 		return b.chainNode(header, id)
 	}
-	head := b.add(Node{Kind: NLoop, Iter: ci.callee, Args: ci.args, Line: ci.line, Col: ci.col})
+	head := b.add(Node{Kind: NLoop, Text: ci.callee, Args: ci.args, Line: ci.line, Col: ci.col})
 	if head < 0 {
 		return next
 	}
@@ -385,7 +385,7 @@ func (b *builder) guardStmt(n *sitter.Node) (guardScope, bool) {
 }
 
 func (b *builder) scopeEnd(g guardScope, next int32) int32 {
-	id := b.add(Node{Kind: NScopeEnd, Callee: "guard", Recv: g.class, Args: []string{g.lock}, Line: g.line, Col: g.col, Succ: []int32{next}})
+	id := b.add(Node{Kind: NScopeEnd, Callee: "guard", Text: g.class, Args: []string{g.lock}, Line: g.line, Col: g.col, Succ: []int32{next}})
 	if id < 0 {
 		return next
 	}
@@ -432,7 +432,7 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 		}
 		br := Node{Kind: NBranch, Succ: []int32{thenE, elseE}}
 		if cond != nil {
-			br.Cond = normSpace([]byte(b.x.text(cond)))
+			br.Text = normSpace([]byte(b.x.text(cond)))
 			br.Line, br.Col = pos(cond)
 		}
 		id := b.add(br)
@@ -443,7 +443,7 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 
 	case sym.has("while_statement", n):
 		cond := n.ChildByFieldName("condition")
-		head := b.add(Node{Kind: NLoop, Iter: "while"})
+		head := b.add(Node{Kind: NLoop, Text: "while"})
 		if head < 0 {
 			return next
 		}
@@ -463,7 +463,7 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 		init := n.ChildByFieldName("initializer")
 		cond := n.ChildByFieldName("condition")
 		upd := n.ChildByFieldName("update")
-		head := b.add(Node{Kind: NLoop, Iter: "for"})
+		head := b.add(Node{Kind: NLoop, Text: "for"})
 		if head < 0 {
 			return next
 		}
@@ -493,7 +493,7 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 		if cond != nil {
 			ctext = normSpace([]byte(b.x.text(cond)))
 		}
-		head := b.add(Node{Kind: NLoop, Iter: "do", Args: []string{ctext}})
+		head := b.add(Node{Kind: NLoop, Text: "do", Args: []string{ctext}})
 		if head < 0 {
 			return next
 		}
@@ -605,7 +605,7 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 		if t := n.ChildByFieldName("type"); t != nil && sym.has("macro_type_specifier", t) {
 			// brace-less one-argument iterator: `for_each_cpu(cpu) stmt;`
 			if nm := t.ChildByFieldName("name"); nm != nil && isIterName(b.x.text(nm)) {
-				head := b.add(Node{Kind: NLoop, Iter: b.x.text(nm)})
+				head := b.add(Node{Kind: NLoop, Text: b.x.text(nm)})
 				if head < 0 {
 					return next
 				}
@@ -636,7 +636,7 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 		if d := n.ChildByFieldName("declarator"); d != nil {
 			args = []string{strings.Trim(b.x.text(d), "() ")}
 		}
-		head := b.add(Node{Kind: NLoop, Iter: it, Args: args})
+		head := b.add(Node{Kind: NLoop, Text: it, Args: args})
 		if head < 0 {
 			return next
 		}
@@ -666,7 +666,7 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 		if alt != nil {
 			elseE = b.stmt(alt, next)
 		}
-		id := b.add(Node{Kind: NBranch, Cond: "#if", Succ: []int32{thenE, elseE}})
+		id := b.add(Node{Kind: NBranch, Text: "#if", Succ: []int32{thenE, elseE}})
 		if id < 0 {
 			return next
 		}

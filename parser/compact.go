@@ -74,8 +74,12 @@ func (f *File) compact() {
 		copy(nodes, fn.Nodes)
 		for j := range nodes {
 			n := &nodes[j]
-			n.Callee, n.Recv, n.Iter = in.get(n.Callee), in.get(n.Recv), in.get(n.Iter)
-			n.Cond = short(n.Cond)
+			n.Callee = in.get(n.Callee)
+			if n.Kind == NBranch {
+				n.Text = short(n.Text)
+			} else {
+				n.Text = in.get(n.Text)
+			}
 			if len(n.Args) > 0 {
 				args := make([]string, len(n.Args))
 				for k, a := range n.Args {

@@ -110,22 +110,29 @@ const (
 	NScopeEnd
 )
 
-// Node is one CFG node.
+// Node is one CFG node. Fields are ordered so that a node takes 96
+// bytes: the whole 6.1 tree has 7.8 million of them.
 type Node struct {
-	Kind      NodeKind
 	Line, Col int32
+	Kind      NodeKind
+	Indirect  bool
 	// Callee is the called function's name for a direct call, or the field
 	// name for an indirect call through a struct field (Indirect set), or a
 	// synthetic name such as "guard" for guard()/scoped_guard().
-	Callee   string
-	Indirect bool
-	// Recv is the receiver expression of an indirect call (`rwc` in
-	// `rwc->rmap_one(...)`), or the guard class for guards.
-	Recv string
+	Callee string
+	// Text depends on the kind: see Recv, Cond and Iter.
+	Text string
 	Args []string
-	// Cond is the condition text of a branch; Iter the iterator macro or
-	// loop keyword of a loop ("list_for_each_entry", "for", "while").
-	Cond string
-	Iter string
 	Succ []int32
 }
+
+// Recv is the receiver expression of an indirect call (`rwc` in
+// `rwc->rmap_one(...)`), or the guard class for guards.
+func (n *Node) Recv() string { return n.Text }
+
+// Cond is the condition text of a branch.
+func (n *Node) Cond() string { return n.Text }
+
+// Iter is the iterator macro or loop keyword of a loop
+// ("list_for_each_entry", "for", "while").
+func (n *Node) Iter() string { return n.Text }

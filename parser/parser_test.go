@@ -91,7 +91,7 @@ static int gd(struct foo *f)
 	g := fn(t, f, "gd")
 	var guard, end bool
 	for _, n := range g.Nodes {
-		if n.Kind == NCall && n.Callee == "guard" && n.Recv == "raw_spinlock_irqsave" {
+		if n.Kind == NCall && n.Callee == "guard" && n.Recv() == "raw_spinlock_irqsave" {
 			guard = true
 		}
 		if n.Kind == NScopeEnd {

@@ -222,7 +222,7 @@ func comparesAny(f *callgraph.Func, fields []string) bool {
 		n := &f.Src.Nodes[i]
 		texts := n.Args
 		if n.Kind == parser.NBranch {
-			texts = []string{n.Cond}
+			texts = []string{n.Cond()}
 		}
 		for _, t := range texts {
 			for _, fl := range fields {
@@ -332,7 +332,7 @@ func exprStart(s string, i int) int {
 // real work.
 func unboundedWalk(p *callgraph.Program, f *callgraph.Func, ni int32, bounded map[string]bool) *walk {
 	n := &f.Src.Nodes[ni]
-	if n.Kind != parser.NLoop || !p.K.IsListIterator(n.Iter) || len(n.Args) < 2 || len(n.Succ) < 2 {
+	if n.Kind != parser.NLoop || !p.K.IsListIterator(n.Iter()) || len(n.Args) < 2 || len(n.Succ) < 2 {
 		return nil
 	}
 	owner, field, ok := p.FieldOf(f, n.Args[1])
@@ -362,8 +362,8 @@ func unboundedWalk(p *callgraph.Program, f *callgraph.Func, ni int32, bounded ma
 		bn := &f.Src.Nodes[bi]
 		switch bn.Kind {
 		case parser.NLoop:
-			if bn.Iter != "for" && bn.Iter != "while" && bn.Iter != "do" {
-				add("a nested walk ("+bn.Iter+")", false)
+			if bn.Iter() != "for" && bn.Iter() != "while" && bn.Iter() != "do" {
+				add("a nested walk ("+bn.Iter()+")", false)
 			}
 		case parser.NCall:
 			si, ok := siteOf[bi]
@@ -376,7 +376,7 @@ func unboundedWalk(p *callgraph.Program, f *callgraph.Func, ni int32, bounded ma
 				len(p.EffectPath(f, si, callgraph.EffIPI, true)) <= maxWorkDepth:
 				add(fmt.Sprintf("a synchronous IPI or TLB flush (%s())", s.Callee), true)
 			case s.Indirect && indirectIPI(p, s):
-				add(fmt.Sprintf("an indirect call that sends IPIs (%s->%s())", n2(bn.Recv), s.Callee), true)
+				add(fmt.Sprintf("an indirect call that sends IPIs (%s->%s())", n2(bn.Recv()), s.Callee), true)
 			case len(s.Acq) > 0 && s.Prim != nil && s.Prim.Op == callgraph.OpAcquire:
 				add(fmt.Sprintf("a lock round trip (%s())", s.Callee), false)
 			}
@@ -472,7 +472,7 @@ func walkFinding(c *Context, w *walk, hf *callgraph.Func, hsi int32, h callgraph
 		tf.Steps = append(tf.Steps, c.CallSteps(path)...)
 	}
 	tf.Steps = append(tf.Steps, Step{Loc: loopLoc, Message: fmt.Sprintf("%s() walks %s (%s); per element: %s",
-		wf.Src.Name, w.list, wn.Iter, strings.Join(w.work, ", "))})
+		wf.Src.Name, w.list, wn.Iter(), strings.Join(w.work, ", "))})
 	sev := Warning
 	if !w.heavy {
 		sev = Note
