@@ -191,16 +191,18 @@ func contradicts(g ParamGuard, arg string) bool {
 			return g.Test == pgHas
 		}
 		set := map[string]bool{}
+		known := true // every term is a constant
 		for _, part := range strings.Split(a, "|") {
-			part = strings.TrimSpace(part)
+			part = unwrap(part)
 			if !isConstName(part) {
-				return false
+				known = false
 			}
 			set[part] = true
 		}
 		if g.Test == pgHas {
-			return !set[g.Flag]
+			return known && !set[g.Flag]
 		}
+		// `gup_flags | FOLL_FAST_ONLY` has the flag whatever gup_flags is
 		return set[g.Flag]
 	}
 	return false
