@@ -1,9 +1,7 @@
 package parser
 
 import (
-	"bufio"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -13,7 +11,7 @@ import (
 // FactsVersion names the shape of the facts ParseFile extracts. Bump it
 // whenever the parser's output changes (a new field, a CFG fix): cached
 // facts of another version are never read.
-const FactsVersion = "f5"
+const FactsVersion = "f6"
 
 // Cache keeps the facts of parsed files on disk, keyed by the hash of the
 // file's content, so that an unchanged file is never parsed twice. Facts
@@ -52,24 +50,22 @@ func Key(src []byte) string {
 }
 
 func (c *Cache) path(key string) string {
-	return filepath.Join(c.dir, key[:2], key[2:]+".gob")
+	return filepath.Join(c.dir, key[:2], key[2:])
 }
 
 // Get returns the cached facts for content key, with Path set to path;
 // nil on a miss or an unreadable entry.
 func (c *Cache) Get(key, path string) *File {
-	fh, err := os.Open(c.path(key))
+	data, err := os.ReadFile(c.path(key))
 	if err != nil {
 		return nil
 	}
-	defer fh.Close()
-	var f File
-	if err := gob.NewDecoder(bufio.NewReaderSize(fh, 64<<10)).Decode(&f); err != nil {
+	f, err := decodeFile(data)
+	if err != nil {
 		return nil
 	}
 	f.Path = path
-	f.compact()
-	return &f
+	return f
 }
 
 // Put stores facts under key. It writes a temporary file and renames it,
@@ -84,10 +80,7 @@ func (c *Cache) Put(key string, f *File) {
 	if err != nil {
 		return
 	}
-	cp := *f
-	cp.Path = ""
-	w := bufio.NewWriterSize(tmp, 64<<10)
-	if err := gob.NewEncoder(w).Encode(&cp); err != nil || w.Flush() != nil {
+	if _, err := tmp.Write(encodeFile(f)); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return

@@ -53,3 +53,47 @@ func TestCacheRoundTrip(t *testing.T) {
 		t.Fatalf("changed file: %d hits, %d functions", hits, len(changed[0].Funcs))
 	}
 }
+
+// Every fixture survives encode/decode unchanged; every truncation of an
+// entry is an error, never a panic.
+func TestCodecRoundTrip(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../fixtures/*/*.[ch]")
+	for _, path := range files {
+		src, _ := os.ReadFile(path)
+		f, err := p.ParseFile(context.Background(), path, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := encodeFile(f)
+		g, err := decodeFile(data)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		g.Path = f.Path
+		if !reflect.DeepEqual(f, g) {
+			t.Fatalf("%s: decoded facts differ", path)
+		}
+		for cut := 0; cut < len(data); cut += 1 + len(data)/50 {
+			if _, err := decodeFile(data[:cut]); err == nil {
+				t.Fatalf("%s: truncated entry (%d of %d bytes) decoded", path, cut, len(data))
+			}
+		}
+	}
+}
+
+// The codec writes each facts type field by field: a new field must be
+// added to codec.go (and FactsVersion bumped) before this count changes.
+func TestCodecCoversFacts(t *testing.T) {
+	for _, c := range []struct {
+		v any
+		n int
+	}{{File{}, 9}, {Func{}, 11}, {Var{}, 6}, {Struct{}, 2}, {Typedef{}, 3}, {FieldStore{}, 5}, {Annot{}, 2}, {Node{}, 8}} {
+		if got := reflect.TypeOf(c.v).NumField(); got != c.n {
+			t.Errorf("%T has %d fields, the codec knows %d: update codec.go and FactsVersion", c.v, got, c.n)
+		}
+	}
+}
