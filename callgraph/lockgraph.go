@@ -103,13 +103,15 @@ type OrderEdge struct {
 type LockOrder struct {
 	Edges map[[2]int32]*OrderEdge
 	G     graph.Graph[string, string]
+	// ids maps the graph's vertex names back to classes
+	ids map[string]int32
 }
 
 // LockOrder computes the lock-order graph: an edge A->B for every
 // acquisition of B (directly or through direct calls) while A is held.
 // Nested acquisitions of one class are not edges.
 func (p *Program) LockOrder() *LockOrder {
-	lo := &LockOrder{Edges: map[[2]int32]*OrderEdge{}}
+	lo := &LockOrder{Edges: map[[2]int32]*OrderEdge{}, ids: map[string]int32{}}
 	add := func(f *Func, h Held, to int32, si int32) {
 		if h.Class == to || !p.Classes[h.Class].Typed || !p.Classes[to].Typed {
 			return
@@ -171,13 +173,26 @@ func (p *Program) LockOrder() *LockOrder {
 	}
 	g := graph.New(graph.StringHash, graph.Directed())
 	for _, k := range lo.Keys() {
-		a, b := p.Classes[k[0]].Name, p.Classes[k[1]].Name
+		a, b := p.VertexName(k[0]), p.VertexName(k[1])
 		_ = g.AddVertex(a)
 		_ = g.AddVertex(b)
 		_ = g.AddEdge(a, b)
+		lo.ids[a], lo.ids[b] = k[0], k[1]
 	}
 	lo.G = g
 	return lo
+}
+
+// VertexName names a class in the lock-order graph: its name, marked when
+// a spinning class has the same name.
+func (p *Program) VertexName(id int32) string {
+	ci := p.Classes[id]
+	if SleepingKind(ci.Kind) {
+		if _, clash := p.classIdx[ci.Name]; clash {
+			return ci.Name + " [" + ci.Kind + "]"
+		}
+	}
+	return ci.Name
 }
 
 // Cycles returns lock-order cycles: every ABBA pair, and for strongly
@@ -195,7 +210,7 @@ func (p *Program) Cycles(lo *LockOrder) [][]int32 {
 		}
 		ids := make([]int32, 0, len(comp))
 		for _, n := range comp {
-			ids = append(ids, p.classIdx[n])
+			ids = append(ids, lo.ids[n])
 		}
 		slices.Sort(ids)
 		in := map[int32]bool{}

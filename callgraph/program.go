@@ -301,8 +301,11 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 		return nil
 	}
 	if len(ok) > 0 {
-		// A name defined both in .c files and as a header inline is
+		// The definitions nearest the caller first (a driver's own inline
+		// in its private header beats another driver's .c body); among
+		// those, a name defined both in .c files and as a header inline is
 		// usually the real body and its !CONFIG_ stub: the .c ones count.
+		ok = p.nearest(ok, caller)
 		var c []int32
 		for _, id := range ok {
 			if !strings.HasSuffix(p.Files[p.Funcs[id].File].Path, ".h") {
@@ -312,7 +315,7 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 		if len(c) == 0 {
 			c = ok
 		}
-		return p.nearest(c, caller)
+		return c
 	}
 	return nil
 }
@@ -416,7 +419,13 @@ func (p *Program) guardPrim(class string) *Prim {
 
 // Class interns a lock class name.
 func (p *Program) Class(name, kind string, typed bool) int32 {
-	if id, ok := p.classIdx[name]; ok {
+	// a sleeping and a spinning lock never share a class, whatever their
+	// names (two `lock` fields of one untyped expression, an accessor)
+	key := name
+	if SleepingKind(kind) {
+		key += "\x00sleeping"
+	}
+	if id, ok := p.classIdx[key]; ok {
 		if p.Classes[id].Kind == "" {
 			p.Classes[id].Kind = kind
 		}
@@ -424,8 +433,13 @@ func (p *Program) Class(name, kind string, typed bool) int32 {
 	}
 	id := int32(len(p.Classes))
 	p.Classes = append(p.Classes, ClassInfo{Name: name, Kind: kind, Typed: typed})
-	p.classIdx[name] = id
+	p.classIdx[key] = id
 	return id
+}
+
+// SleepingKind reports whether a lock kind sleeps when contended.
+func SleepingKind(kind string) bool {
+	return kind == "mutex" || kind == "rwsem" || kind == "semaphore"
 }
 
 // Path returns the file path of a function.

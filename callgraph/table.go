@@ -312,6 +312,11 @@ func (k *Knowledge) IsListInsert(name string) bool { return k.inserts[name] }
 
 // BlockingGFP reports whether a gfp mask expression allows blocking.
 func (k *Knowledge) BlockingGFP(expr string) bool {
+	if strings.Contains(expr, "?") {
+		// `may_sleep ? GFP_KERNEL : GFP_ATOMIC`: the developer chose by
+		// context, as a sleep guard would
+		return false
+	}
 	for _, w := range splitWords(expr) {
 		if k.blocking[w] {
 			return true

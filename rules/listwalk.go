@@ -42,10 +42,6 @@ type walk struct {
 	body  map[int32]bool
 }
 
-func sleepingKind(kind string) bool {
-	return kind == "rwsem" || kind == "mutex" || kind == "semaphore"
-}
-
 func runListWalkUnderSem(c *Context) []Finding {
 	p := c.P
 	bounded := boundedLists(p)
@@ -154,7 +150,7 @@ func heldSleeping(p *callgraph.Program, s *callgraph.Site) (callgraph.Held, bool
 	}
 	for _, h := range s.Held {
 		ci := p.Classes[h.Class]
-		if sleepingKind(ci.Kind) && !h.Trylock {
+		if callgraph.SleepingKind(ci.Kind) && !h.Trylock {
 			return h, true
 		}
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/lockorder/lockorder/callgraph"
 )
@@ -119,6 +120,10 @@ func runSleepInAtomic(c *Context) []Finding {
 				// made to be called with preemption disabled
 				continue
 			}
+			if s.Prim != nil && strings.HasPrefix(s.Callee, "cond_resched_") && onlyLockPassed(c, f, s) {
+				// cond_resched_lock(l) drops l, the only lock held, to sleep
+				continue
+			}
 			sev := Error
 			how := ""
 			if !direct {
@@ -189,4 +194,16 @@ func callsEntry(targets []int32, isEntry map[int32]bool) bool {
 		}
 	}
 	return false
+}
+
+// onlyLockPassed reports whether the lock a cond_resched_lock()-style call
+// is given is the only thing making the site atomic.
+func onlyLockPassed(c *Context, f *callgraph.Func, s *callgraph.Site) bool {
+	n := &f.Src.Nodes[s.Node]
+	if len(n.Args) == 0 || len(s.Held) != 1 || s.Preempt > 0 || s.RCU > 0 {
+		return false
+	}
+	name, _ := c.P.LockClass(f, n.Args[0])
+	h := s.Held[0]
+	return c.P.Classes[h.Class].Name == name && (!h.IRQOff && !s.IRQsOff())
 }
