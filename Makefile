@@ -35,6 +35,7 @@ kernel-corpus:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseFile -fuzztime 2m ./parser/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeFile -fuzztime 1m ./parser/
 
 vet:
 	$(GO) vet ./...

@@ -97,3 +97,19 @@ func TestCodecCoversFacts(t *testing.T) {
 		}
 	}
 }
+
+// A corrupt cache entry is a miss, never a panic.
+func FuzzDecodeFile(f *testing.F) {
+	p, err := New()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, src := range []string{"void f(void) { spin_lock(&l); g(1, 2); }", "struct s { int a; };"} {
+		if file, err := p.ParseFile(context.Background(), "a.c", []byte(src)); err == nil {
+			f.Add(encodeFile(file))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = decodeFile(data)
+	})
+}
