@@ -66,16 +66,13 @@ func runListWalkUnderSem(c *Context) []Finding {
 		f := p.Funcs[src]
 		for _, w := range walks[src] {
 			// a lock taken in this very function before the walk
-			var local *callgraph.Held
 			for si := range f.Sites {
 				s := &f.Sites[si]
-				if h, ok := heldSleeping(p, s); ok && w.body[s.Node] && !w.body[f.Sites[h.Site].Node] {
-					local = &h
+				if h, ok := heldSleeping(p, s); ok && h.Site >= 0 && w.body[s.Node] && !w.body[f.Sites[h.Site].Node] {
 					out = append(out, walkFinding(c, w, f, int32(si), h, nil, true))
 					break
 				}
 			}
-			_ = local
 		}
 		// callers holding a sleeping lock across the call: the nearest
 		// holder of each class, at most maxWalkHolders classes; the
