@@ -24,6 +24,7 @@ type state struct {
 	preempt int8
 	rcu     int8
 	guarded bool
+	boot    bool // on the boot CPU only (`if (smp_processor_id() == 0)`)
 	nofault int8
 	dropped bool
 	reached bool
@@ -106,6 +107,10 @@ func join(a *state, b state) bool {
 	}
 	if b.rcu < a.rcu {
 		a.rcu = b.rcu
+		changed = true
+	}
+	if a.boot && !b.boot {
+		a.boot = false
 		changed = true
 	}
 	if a.guarded && !b.guarded {
@@ -214,6 +219,7 @@ func (p *Program) dataflow(f *Func) {
 				s.Held = append(s.Held[:0], st.held...)
 				s.IRQ, s.IRQLine, s.Preempt, s.RCU, s.Guarded, s.Reached =
 					st.irq, st.irqLine, st.preempt, st.rcu, st.guarded, true
+				s.BootCPU = st.boot
 				s.NoFault = st.nofault > 0
 				s.Dropped = st.dropped || len(st.rel) > 0
 				s.PG = nil
@@ -228,6 +234,12 @@ func (p *Program) dataflow(f *Func) {
 		case parser.NBranch:
 			t, e := st.clone(), st.clone()
 			p.branch(f, n, &t, &e)
+			switch bootCPUTest(n.Cond()) {
+			case 1:
+				t.boot = true
+			case -1:
+				e.boot = true
+			}
 			onT, onF := paramGuards(f, n.Cond())
 			t.pg = addPG(t.pg, onT)
 			e.pg = addPG(e.pg, onF)
@@ -746,7 +758,8 @@ func (p *Program) siteEffect(f *Func, s *Site, e Effect) bool {
 	}
 	switch e {
 	case EffSleep, EffSleepStrict:
-		if s.Guarded {
+		if s.Guarded || e == EffSleepStrict && s.BootCPU {
+			// a secondary CPU's idle task never runs the boot CPU's share
 			return false
 		}
 		if e == EffSleepStrict && pr.IdleYield {
@@ -779,6 +792,22 @@ func (p *Program) siteEffect(f *Func, s *Site, e Effect) bool {
 		}
 	}
 	return false
+}
+
+// bootCPUTest reads a test of running on CPU 0: 1 when the condition is
+// true only there (`smp_processor_id() == 0`), -1 when it is false only
+// there (`smp_processor_id() != 0`, `smp_processor_id()`), else 0.
+func bootCPUTest(cond string) int {
+	c := strings.Join(strings.Fields(unwrap(cond)), "")
+	for _, f := range []string{"smp_processor_id()", "raw_smp_processor_id()"} {
+		switch c {
+		case f + "==0", "0==" + f, "!" + f:
+			return 1
+		case f + "!=0", f:
+			return -1
+		}
+	}
+	return 0
 }
 
 // settle marks the functions whose sleep the program itself settles
@@ -882,7 +911,7 @@ func (p *Program) effects() {
 					if direct && s.Indirect {
 						continue
 					}
-					if e <= EffSleepStrict && s.Guarded {
+					if e <= EffSleepStrict && s.Guarded || e == EffSleepStrict && s.BootCPU {
 						continue
 					}
 					if v := via(cf); *v < 0 {
@@ -938,6 +967,9 @@ func (p *Program) EffectPath(f *Func, si int32, e Effect, direct bool) []Step {
 func (p *Program) HasEffect(f *Func, s *Site, e Effect, direct bool) bool {
 	if p.siteEffect(f, s, e) {
 		return true
+	}
+	if e == EffSleepStrict && s.BootCPU {
+		return false
 	}
 	if direct && s.Indirect {
 		return false

@@ -80,6 +80,7 @@ type Site struct {
 	RCU       int8
 	Indirect  bool
 	Guarded   bool // under a sleep guard (gfpflags_allow_blocking(), ...)
+	BootCPU   bool // only on the boot CPU (`if (smp_processor_id() == 0)`)
 	NoFault   bool // pagefault_disable() in force: user accesses do not sleep
 	// Dropped is set when, on some path to the site, the function gave up
 	// context its caller set up (released a lock it did not take, enabled
