@@ -234,7 +234,7 @@ func (p *Program) dataflow(f *Func) {
 		case parser.NBranch:
 			t, e := st.clone(), st.clone()
 			p.branch(f, n, &t, &e)
-			switch bootCPUTest(n.Cond()) {
+			switch bootCPUTest(n.Cond()) + onceTest(f, n.Cond()) {
 			case 1:
 				t.boot = true
 			case -1:
@@ -808,6 +808,23 @@ func bootCPUTest(cond string) int {
 		}
 	}
 	return 0
+}
+
+// onceTest reads a test of one of the function's once-flags: -1 when the
+// false side runs only on the first call (`if (installed) return;`), 1 for
+// `if (!installed) { ... installed = 1; }`, else 0. The first call is the
+// boot CPU's: secondary CPUs come up after it.
+func onceTest(f *Func, cond string) int {
+	c := strings.TrimSpace(unwrap(cond))
+	neg := strings.HasPrefix(c, "!")
+	c = strings.TrimSpace(strings.TrimPrefix(c, "!"))
+	if !slices.Contains(f.Src.OnceFlags, c) {
+		return 0
+	}
+	if neg {
+		return 1
+	}
+	return -1
 }
 
 // settle marks the functions whose sleep the program itself settles

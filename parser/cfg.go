@@ -1,6 +1,8 @@
 package parser
 
 import (
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -125,6 +127,8 @@ type builder struct {
 	labels map[string]int32
 	guards []guardScope // guards active at the statement being built
 	depth  int
+	// staticLocals are the function's `static` local variables
+	staticLocals map[string]bool
 }
 
 type guardScope struct {
@@ -146,7 +150,40 @@ func (x *extractor) buildCFG(f *Func, body *sitter.Node) {
 			f.Nodes[id].Succ = []int32{1}
 		}
 	}
+	f.OnceFlags = b.onceFlags(body)
 }
+
+// onceFlags finds the variables the function sets to 1 or true that
+// outlive the call: static locals, and names that are neither locals nor
+// parameters (globals). `if (installed) return; ... installed = 1;` makes
+// the rest run on the first call only.
+func (b *builder) onceFlags(body *sitter.Node) []string {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	var out []string
+	for _, m := range onceSetRe.FindAllSubmatch(text, -1) {
+		name := string(m[1])
+		if slices.Contains(out, name) {
+			continue
+		}
+		if b.staticLocals[name] {
+			out = append(out, name)
+			continue
+		}
+		local := false
+		for _, v := range b.f.Locals {
+			local = local || v.Name == name
+		}
+		for _, v := range b.f.Params {
+			local = local || v.Name == name
+		}
+		if !local {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+var onceSetRe = regexp.MustCompile(`(?m)(?:^|[;{}])\s*([A-Za-z_]\w*)\s*=\s*(?:1|true)\s*;`)
 
 func (b *builder) add(n Node) int32 {
 	if len(b.f.Nodes) >= maxNodes {
@@ -711,6 +748,12 @@ func (b *builder) locals(n *sitter.Node) {
 	if t == nil {
 		return
 	}
+	static := false
+	for i := 0; i < int(n.NamedChildCount()); i++ {
+		if c := n.NamedChild(i); sym.has("storage_class_specifier", c) && b.x.text(c) == "static" {
+			static = true
+		}
+	}
 	tname := b.x.typeName(t)
 	for i := 0; i < int(n.NamedChildCount()); i++ {
 		d := n.NamedChild(i)
@@ -727,6 +770,12 @@ func (b *builder) locals(n *sitter.Node) {
 				}
 			}
 			b.f.Locals = append(b.f.Locals, v)
+			if static {
+				if b.staticLocals == nil {
+					b.staticLocals = map[string]bool{}
+				}
+				b.staticLocals[name] = true
+			}
 		}
 	}
 }

@@ -99,6 +99,10 @@ func encodeFile(f *File) []byte {
 		}
 		e.b(fn.BodyError)
 		e.s(fn.ReturnType)
+		e.u(uint64(len(fn.OnceFlags)))
+		for _, o := range fn.OnceFlags {
+			e.s(o)
+		}
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -265,6 +269,12 @@ func decodeFile(data []byte) (*File, error) {
 				}
 			}
 			fn.BodyError, fn.ReturnType = d.b(), d.s()
+			if k := d.n(); k > 0 {
+				fn.OnceFlags = make([]string, k)
+				for j := range fn.OnceFlags {
+					fn.OnceFlags[j] = d.s()
+				}
+			}
 			nn := d.n()
 			fn.Nodes = make([]Node, nn)
 			for j := range fn.Nodes {

@@ -68,6 +68,9 @@ func (f *File) compact() {
 		fn := &f.Funcs[i]
 		fn.Name = in.get(fn.Name)
 		fn.ReturnType = in.get(fn.ReturnType)
+		for j := range fn.OnceFlags {
+			fn.OnceFlags[j] = in.get(fn.OnceFlags[j])
+		}
 		fn.Params = vars(fn.Params)
 		fn.Locals = vars(fn.Locals)
 		nodes := make([]Node, len(fn.Nodes))

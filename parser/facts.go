@@ -41,6 +41,9 @@ type Func struct {
 	BodyError bool
 	// ReturnType is the declared return type name ("struct rq *" gives "rq").
 	ReturnType string
+	// OnceFlags are variables the function sets to 1/true that outlive a
+	// call (static locals, globals): tested, they mark first-call-only code.
+	OnceFlags []string
 }
 
 // Annot is a sparse lock annotation on a function definition.
