@@ -242,47 +242,33 @@ func compile(t Table) *Knowledge {
 			}
 		}
 	}
-	for _, n := range t.IRQ.Off {
-		get(n).IRQDisable = true
-	}
-	for _, n := range t.IRQ.On {
-		get(n).IRQEnable = true
-	}
-	for _, n := range t.IRQ.PreemptOff {
-		get(n).PreemptOff = true
-	}
-	for _, n := range t.IRQ.PreemptOn {
-		get(n).PreemptOn = true
-	}
-	for _, n := range t.IRQ.RCULock {
-		get(n).RCULock = true
-	}
-	for _, n := range t.IRQ.RCUUnlock {
-		get(n).RCUUnlock = true
-	}
-	for _, n := range t.Effects.Sleep {
-		get(n).Sleep = true
+	// each list of names marks its primitives with one flag
+	for _, l := range []struct {
+		names []string
+		set   func(*Prim)
+	}{
+		{t.IRQ.Off, func(p *Prim) { p.IRQDisable = true }},
+		{t.IRQ.On, func(p *Prim) { p.IRQEnable = true }},
+		{t.IRQ.PreemptOff, func(p *Prim) { p.PreemptOff = true }},
+		{t.IRQ.PreemptOn, func(p *Prim) { p.PreemptOn = true }},
+		{t.IRQ.RCULock, func(p *Prim) { p.RCULock = true }},
+		{t.IRQ.RCUUnlock, func(p *Prim) { p.RCUUnlock = true }},
+		{t.IRQ.NoFaultOn, func(p *Prim) { p.NoFaultOn = true }},
+		{t.IRQ.NoFaultOff, func(p *Prim) { p.NoFaultOff = true }},
+		{t.Effects.Sleep, func(p *Prim) { p.Sleep = true }},
+		{t.Effects.IdleYield, func(p *Prim) { p.IdleYield = true }},
+		{t.Effects.Wake, func(p *Prim) { p.Wake = true }},
+		{t.Effects.UserAccess, func(p *Prim) { p.UserAccess = true }},
+	} {
+		for _, n := range l.names {
+			l.set(get(n))
+		}
 	}
 	for n, i := range t.Effects.SleepGFP {
 		get(n).SleepGFP = i + 1
 	}
-	for _, n := range t.Effects.IdleYield {
-		get(n).IdleYield = true
-	}
-	for _, n := range t.Effects.Wake {
-		get(n).Wake = true
-	}
 	for n, i := range t.Effects.IPISync {
 		get(n).IPIWait = i + 2
-	}
-	for _, n := range t.IRQ.NoFaultOn {
-		get(n).NoFaultOn = true
-	}
-	for _, n := range t.IRQ.NoFaultOff {
-		get(n).NoFaultOff = true
-	}
-	for _, n := range t.Effects.UserAccess {
-		get(n).UserAccess = true
 	}
 	for _, n := range t.Effects.Barrier {
 		k.barrier[n] = true
