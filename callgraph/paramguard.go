@@ -210,16 +210,68 @@ func contradicts(g ParamGuard, arg string) bool {
 
 // Feasible reports whether a witness chain survives the constant
 // arguments passed along it: no call on it is guarded by a parameter test
-// that the caller's constant argument makes false.
+// that the caller's constant argument makes false. A constant flows down
+// the chain through parameters passed on unchanged
+// (find_get_page(m, i) -> pagecache_get_page(m, i, 0, 0) ->
+// __filemap_get_folio(m, i, fgp_flags, gfp), where fgp_flags is 0).
 func (p *Program) Feasible(path []Step) bool {
+	env := map[string]string{} // the current function's parameters known constant
 	for k := 0; k+1 < len(path); k++ {
 		caller := p.Funcs[path[k].Func]
 		n := &caller.Src.Nodes[caller.Sites[path[k].Site].Node]
+		args := make([]string, len(n.Args))
+		for i, a := range n.Args {
+			args[i] = substitute(a, env)
+		}
 		callee := p.Funcs[path[k+1].Func]
 		for _, g := range callee.Sites[path[k+1].Site].PG {
-			if int(g.Param) < len(n.Args) && contradicts(g, n.Args[g.Param]) {
+			if int(g.Param) < len(args) && contradicts(g, args[g.Param]) {
 				return false
 			}
+		}
+		next := map[string]string{}
+		for i, v := range callee.Src.Params {
+			if i < len(args) && isConstArg(args[i]) {
+				next[v.Name] = args[i]
+			}
+		}
+		env = next
+	}
+	return true
+}
+
+// substitute replaces, in an argument, parameter names known to hold
+// constants: `flags` or `flags | X` with flags = 0 or Y.
+func substitute(a string, env map[string]string) string {
+	if len(env) == 0 {
+		return a
+	}
+	a = strings.TrimSpace(a)
+	if v, ok := env[a]; ok {
+		return v
+	}
+	parts := strings.Split(a, "|")
+	if len(parts) < 2 {
+		return a
+	}
+	for i, part := range parts {
+		if v, ok := env[strings.TrimSpace(part)]; ok {
+			parts[i] = v
+		}
+	}
+	return strings.Join(parts, "|")
+}
+
+// isConstArg reports whether an argument is a constant contradicts can
+// read: 0/NULL/false/true, a number, or constants joined by |.
+func isConstArg(a string) bool {
+	a = strings.TrimSpace(a)
+	if zeroish(a) || a == "true" || len(a) > 0 && a[0] >= '0' && a[0] <= '9' {
+		return true
+	}
+	for _, part := range strings.Split(a, "|") {
+		if !isConstName(strings.TrimSpace(part)) {
+			return false
 		}
 	}
 	return true
