@@ -13,6 +13,9 @@ type ParamGuard struct {
 	Param int8
 	Test  uint8
 	Flag  string
+	// Field: the test is of a field of the parameter
+	// (`miter->__flags & SG_MITER_ATOMIC`).
+	Field string
 }
 
 const (
@@ -112,8 +115,12 @@ func atomGuard(f *Func, s string) (ParamGuard, bool) {
 		g, ok := atomGuard(f, s[1:])
 		return g.negate(), ok
 	}
+	field := ""
 	param := func(name string) (int8, bool) {
 		name = strings.TrimSpace(name)
+		if b, fl, ok := strings.Cut(name, "->"); ok && isIdentText(fl) {
+			name, field = strings.TrimSpace(b), fl
+		}
 		for i, v := range f.Src.Params {
 			if v.Name == name && i < 127 {
 				return int8(i), true
@@ -122,7 +129,7 @@ func atomGuard(f *Func, s string) (ParamGuard, bool) {
 		return 0, false
 	}
 	if i, ok := param(s); ok {
-		return ParamGuard{Param: i, Test: pgTruthy}, true
+		return ParamGuard{Param: i, Test: pgTruthy, Field: field}, true
 	}
 	for _, op := range []string{"==", "!="} {
 		if a, b, ok := strings.Cut(s, op); ok {
@@ -131,16 +138,16 @@ func atomGuard(f *Func, s string) (ParamGuard, bool) {
 				return ParamGuard{}, false
 			}
 			if op == "==" {
-				return ParamGuard{Param: i, Test: pgFalsy}, true
+				return ParamGuard{Param: i, Test: pgFalsy, Field: field}, true
 			}
-			return ParamGuard{Param: i, Test: pgTruthy}, true
+			return ParamGuard{Param: i, Test: pgTruthy, Field: field}, true
 		}
 	}
 	if a, b, ok := strings.Cut(s, "&"); ok && !strings.Contains(b, "&") {
 		i, ok := param(a)
 		flag := strings.TrimSpace(b)
 		if ok && isConstName(flag) {
-			return ParamGuard{Param: i, Test: pgHas, Flag: flag}, true
+			return ParamGuard{Param: i, Test: pgHas, Flag: flag, Field: field}, true
 		}
 	}
 	return ParamGuard{}, false
@@ -225,7 +232,17 @@ func (p *Program) Feasible(path []Step) bool {
 		}
 		callee := p.Funcs[path[k+1].Func]
 		for _, g := range callee.Sites[path[k+1].Site].PG {
-			if int(g.Param) < len(args) && contradicts(g, args[g.Param]) {
+			if int(g.Param) >= len(args) {
+				continue
+			}
+			v := args[g.Param]
+			if g.Field != "" {
+				// the field's value: what an earlier call stored there
+				if v = p.storedConst(caller, path[k].Site, v, g.Field, env); v == "" {
+					continue
+				}
+			}
+			if contradicts(g, v) {
 				return false
 			}
 		}
@@ -238,6 +255,38 @@ func (p *Program) Feasible(path []Step) bool {
 		env = next
 	}
 	return true
+}
+
+// storedConst finds the constant an earlier call of caller (before site
+// si) stored into field of the object obj names: sg_miter_start(&miter,
+// sg, n, SG_MITER_ATOMIC | ...) stores its flags into miter->__flags.
+// "" when unknown.
+func (p *Program) storedConst(caller *Func, si int32, obj, field string, env map[string]string) string {
+	obj = strings.TrimPrefix(strings.TrimSpace(obj), "&")
+	found := ""
+	for k := int32(0); k < si; k++ {
+		s := &caller.Sites[k]
+		if !s.Reached || s.Indirect {
+			continue
+		}
+		n := &caller.Src.Nodes[s.Node]
+		for _, t := range s.Targets {
+			for _, ps := range p.paramStores[t] {
+				if ps.field != field || int(ps.dst) >= len(n.Args) || int(ps.src) >= len(n.Args) {
+					continue
+				}
+				if strings.TrimPrefix(strings.TrimSpace(n.Args[ps.dst]), "&") != obj {
+					continue
+				}
+				if v := substitute(n.Args[ps.src], env); isConstArg(v) {
+					found = v
+				} else {
+					found = ""
+				}
+			}
+		}
+	}
+	return found
 }
 
 // substitute replaces, in an argument, parameter names known to hold
@@ -311,4 +360,62 @@ func (p *Program) KeepsIRQsOff(path []Step) bool {
 		}
 	}
 	return true
+}
+
+func isIdentText(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// paramStore: a function stores its parameter src into the field of its
+// parameter dst (`miter->__flags = flags;`).
+type paramStore struct {
+	dst, src int8
+	field    string
+}
+
+// linkParamStores finds every function's parameter-into-parameter-field
+// stores from the files' assignment facts.
+func (p *Program) linkParamStores() {
+	p.paramStores = map[int32][]paramStore{}
+	byFile := make([][]*Func, len(p.Files))
+	for _, f := range p.Funcs {
+		byFile[f.File] = append(byFile[f.File], f)
+	}
+	for fi, file := range p.Files {
+		fns := byFile[fi]
+		for _, st := range file.Stores {
+			if st.Recv == "" {
+				continue
+			}
+			for _, f := range fns {
+				if st.Line < f.Src.Line || st.Line > f.Src.EndLine {
+					continue
+				}
+				dst, src := int8(-1), int8(-1)
+				for i, v := range f.Src.Params {
+					if i >= 127 {
+						break
+					}
+					if v.Name == st.Recv {
+						dst = int8(i)
+					}
+					if v.Name == st.Func {
+						src = int8(i)
+					}
+				}
+				if dst >= 0 && src >= 0 {
+					p.paramStores[f.ID] = append(p.paramStores[f.ID], paramStore{dst: dst, src: src, field: st.Field})
+				}
+			}
+		}
+	}
 }

@@ -143,6 +143,8 @@ type Program struct {
 
 	byName   map[string][]int32
 	macros   []map[string]bool // per file: its function-like #defines
+	// paramStores: per function, parameters stored into parameters' fields
+	paramStores map[int32][]paramStore
 	classIdx map[string]int32
 	structs  map[string]map[string]parser.Var
 	typedefs map[string]parser.Typedef
@@ -214,6 +216,7 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 		}
 	}
 	p.link()
+	p.linkParamStores()
 	p.analyze()
 	return p
 }

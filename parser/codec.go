@@ -79,6 +79,7 @@ func encodeFile(f *File) []byte {
 		e.s(st.Field)
 		e.s(st.Func)
 		e.s(st.Var)
+		e.s(st.Recv)
 		e.i(int64(st.Line))
 		e.i(int64(st.Col))
 	}
@@ -252,7 +253,7 @@ func decodeFile(data []byte) (*File, error) {
 	if k := d.n(); k > 0 {
 		f.Stores = make([]FieldStore, k)
 		for i := range f.Stores {
-			f.Stores[i] = FieldStore{Field: d.s(), Func: d.s(), Var: d.s(), Line: d.i32(), Col: d.i32()}
+			f.Stores[i] = FieldStore{Field: d.s(), Func: d.s(), Var: d.s(), Recv: d.s(), Line: d.i32(), Col: d.i32()}
 		}
 	}
 	if k := d.n(); k > 0 {

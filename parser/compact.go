@@ -62,7 +62,7 @@ func (f *File) compact() {
 	}
 	for i := range f.Stores {
 		st := &f.Stores[i]
-		st.Field, st.Func, st.Var = in.get(st.Field), in.get(st.Func), in.get(st.Var)
+		st.Field, st.Func, st.Var, st.Recv = in.get(st.Field), in.get(st.Func), in.get(st.Var), in.get(st.Recv)
 	}
 	for i := range f.Funcs {
 		fn := &f.Funcs[i]

@@ -93,8 +93,9 @@ type Typedef struct {
 // `.fn = f` in an initializer of variable Var, or `x->fn = f`.
 type FieldStore struct {
 	Field string
-	Func  string
+	Func  string // the stored identifier (a function, or a variable)
 	Var   string // the initialized variable, for designated initializers
+	Recv  string // the receiver of an assignment (`miter` in miter->__flags = flags)
 	Line  int32
 	Col   int32
 }

@@ -33,12 +33,19 @@ const querySrc = `
 (call_expression function: (_) @cf arguments: (argument_list) @ca) @call
 (function_definition) @fn
 (initializer_pair designator: (field_designator (field_identifier) @sf) value: (identifier) @sv)
-(assignment_expression left: (field_expression field: (field_identifier) @af) right: (identifier) @av)
+(assignment_expression left: (field_expression argument: (_) @ar field: (field_identifier) @af) right: (identifier) @av)
 (struct_specifier name: (type_identifier) @sn body: (field_declaration_list) @sb)
 (union_specifier name: (type_identifier) @un body: (field_declaration_list) @ub)
 (type_definition) @td
 (ERROR) @err
 `
+
+// capture indices (order of first appearance in querySrc)
+const (
+	capAssignRecv  = 6
+	capAssignField = 7
+	capAssignValue = 8
+)
 
 const (
 	patCall = iota
@@ -209,9 +216,26 @@ func (x *extractor) run(root *sitter.Node) {
 		case patInit:
 			x.addInitStore(m.Captures[0].Node, m.Captures[1].Node)
 		case patAssign:
-			l, c := pos(m.Captures[0].Node)
-			x.file.Stores = append(x.file.Stores, FieldStore{
-				Field: x.text(m.Captures[0].Node), Func: x.text(m.Captures[1].Node), Line: l, Col: c})
+			var ar, af, av *sitter.Node
+			for _, c := range m.Captures {
+				switch c.Index {
+				case capAssignRecv:
+					ar = c.Node
+				case capAssignField:
+					af = c.Node
+				case capAssignValue:
+					av = c.Node
+				}
+			}
+			if af == nil || av == nil {
+				continue
+			}
+			l, c := pos(af)
+			st := FieldStore{Field: x.text(af), Func: x.text(av), Line: l, Col: c}
+			if ar != nil && ar.EndByte()-ar.StartByte() < 64 {
+				st.Recv = x.text(ar)
+			}
+			x.file.Stores = append(x.file.Stores, st)
 		case patStruct, patUnion:
 			st := Struct{Name: x.text(m.Captures[0].Node)}
 			x.fields(m.Captures[1].Node, &st, 0)

@@ -247,3 +247,16 @@ func TestDeclarationFree(t *testing.T) {
 		t.Error("a header with a declaration is skipped")
 	}
 }
+
+// Assignments to a struct field record the receiver: a parameter stored
+// into a parameter's field is how a flag reaches a later call.
+func TestFieldStoreReceiver(t *testing.T) {
+	f := parse(t, "void sg_start(struct it *miter, unsigned int flags)\n{\n\tmiter->__flags = flags;\n\tops->fn = foo;\n}\n")
+	var got []string
+	for _, s := range f.Stores {
+		got = append(got, s.Recv+"->"+s.Field+"="+s.Func)
+	}
+	if strings.Join(got, " ") != "miter->__flags=flags ops->fn=foo" {
+		t.Fatalf("stores: %v", got)
+	}
+}
