@@ -141,17 +141,17 @@ type Program struct {
 	Funcs   []*Func
 	Classes []ClassInfo
 
-	byName   map[string][]int32
-	macros   []map[string]bool // per file: its function-like #defines
+	byName map[string][]int32
+	macros []map[string]bool // per file: its function-like #defines
 	// paramStores: per function, parameters stored into parameters' fields
 	paramStores map[int32][]paramStore
-	classIdx map[string]int32
-	structs  map[string]map[string]parser.Var
-	typedefs map[string]parser.Typedef
-	globals  map[string]parser.Var
-	fileGlob []map[string]parser.Var
-	stores   map[string][]int32
-	opts     Options
+	classIdx    map[string]int32
+	structs     map[string]map[string]parser.Var
+	typedefs    map[string]parser.Typedef
+	globals     map[string]parser.Var
+	fileGlob    []map[string]parser.Var
+	stores      map[string][]int32
+	opts        Options
 
 	// Stats
 	DirectCalls, DirectResolved, IndirectCalls, IndirectResolved int
