@@ -225,6 +225,13 @@ func (p *Program) Feasible(path []Step) bool {
 	env := map[string]string{} // the current function's parameters known constant
 	for k := 0; k+1 < len(path); k++ {
 		caller := p.Funcs[path[k].Func]
+		// locals initialised with a constant (flags usually only grow
+		// with |= after that: `sg_flags = SG_MITER_ATOMIC; sg_flags |= ...`)
+		for _, l := range caller.Src.Locals {
+			if _, ok := env[l.Name]; !ok && l.Init != "" {
+				env[l.Name] = l.Init
+			}
+		}
 		n := &caller.Src.Nodes[caller.Sites[path[k].Site].Node]
 		args := make([]string, len(n.Args))
 		for i, a := range n.Args {

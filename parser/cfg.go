@@ -766,7 +766,11 @@ func (b *builder) locals(n *sitter.Node) {
 			v := Var{Name: name, Type: tname, Ptr: ptr, Line: l}
 			if sym.has("init_declarator", d) {
 				if val := d.ChildByFieldName("value"); val != nil && val.EndByte()-val.StartByte() < 200 {
-					v.ThisCPU = IsThisCPURead(b.x.text(val))
+					text := b.x.text(val)
+					v.ThisCPU = IsThisCPURead(text)
+					if len(text) <= 64 && constExpr(text) {
+						v.Init = text
+					}
 				}
 			}
 			b.f.Locals = append(b.f.Locals, v)
@@ -805,6 +809,30 @@ func (x *extractor) realParams(pl *sitter.Node) bool {
 				continue
 			}
 			return false
+		}
+	}
+	return true
+}
+
+// constExpr reports whether an initializer is a constant: a number,
+// true/false/NULL, or upper-case constants joined by |.
+func constExpr(s string) bool {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return false
+	}
+	if s == "true" || s == "false" || s == "NULL" || s[0] >= '0' && s[0] <= '9' {
+		return !strings.ContainsAny(s, " \t(")
+	}
+	for _, part := range strings.Split(s, "|") {
+		part = strings.TrimSpace(part)
+		if part == "" || part[0] >= '0' && part[0] <= '9' {
+			return false
+		}
+		for i := 0; i < len(part); i++ {
+			if c := part[i]; !(c == '_' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				return false
+			}
 		}
 	}
 	return true

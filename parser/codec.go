@@ -49,6 +49,7 @@ func (e *encoder) vars(vs []Var) {
 		e.i(int64(v.Ptr))
 		e.b(v.PerCPU)
 		e.b(v.ThisCPU)
+		e.s(v.Init)
 		e.i(int64(v.Line))
 	}
 }
@@ -205,7 +206,7 @@ func (d *decoder) vars() []Var {
 	}
 	out := make([]Var, k)
 	for i := range out {
-		out[i] = Var{Name: d.s(), Type: d.s(), Ptr: int8(d.i()), PerCPU: d.b(), ThisCPU: d.b(), Line: d.i32()}
+		out[i] = Var{Name: d.s(), Type: d.s(), Ptr: int8(d.i()), PerCPU: d.b(), ThisCPU: d.b(), Init: d.s(), Line: d.i32()}
 	}
 	return out
 }

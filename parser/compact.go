@@ -43,6 +43,7 @@ func (f *File) compact() {
 		for i := range out {
 			out[i].Name = in.get(out[i].Name)
 			out[i].Type = in.get(out[i].Type)
+			out[i].Init = in.get(out[i].Init)
 		}
 		return out
 	}

@@ -62,7 +62,10 @@ type Var struct {
 	// ThisCPU: a local initialised from this CPU's per-CPU variable
 	// (`struct task_struct *tsk = __this_cpu_read(ksoftirqd);`).
 	ThisCPU bool
-	Line    int32
+	// Init is a local's initializer when it is a constant expression
+	// (`unsigned int sg_flags = SG_MITER_ATOMIC;`).
+	Init string
+	Line int32
 }
 
 // IsThisCPURead reports whether an expression reads this CPU's instance of
