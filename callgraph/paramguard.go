@@ -121,6 +121,10 @@ func atomGuard(f *Func, s string) (ParamGuard, bool) {
 		if b, fl, ok := strings.Cut(name, "->"); ok && isIdentText(fl) {
 			name, field = strings.TrimSpace(b), fl
 		}
+		if slices.Contains(f.Src.AssignedParams, name) {
+			// `if (domain == NULL) domain = default;` tests a new value
+			return 0, false
+		}
 		for i, v := range f.Src.Params {
 			if v.Name == name && i < 127 {
 				return int8(i), true

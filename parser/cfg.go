@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"bytes"
 	"regexp"
 	"slices"
 	"sort"
@@ -151,6 +152,44 @@ func (x *extractor) buildCFG(f *Func, body *sitter.Node) {
 		}
 	}
 	f.OnceFlags = b.onceFlags(body)
+	f.AssignedParams = b.assignedParams(body)
+}
+
+// assignedParams lists the parameters the body assigns to: a test of such
+// a parameter says nothing about the value the caller passed.
+func (b *builder) assignedParams(body *sitter.Node) []string {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	var out []string
+	for _, v := range b.f.Params {
+		if v.Name == "" {
+			continue
+		}
+		for off := 0; ; {
+			i := bytes.Index(text[off:], []byte(v.Name))
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(v.Name)
+			if i > 0 && (isWordByte(text[i-1]) || text[i-1] == '.' || text[i-1] == '>') {
+				continue
+			}
+			j := off
+			if j < len(text) && isWordByte(text[j]) {
+				continue
+			}
+			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+				j++
+			}
+			if j < len(text) && (text[j] == '=' && (j+1 >= len(text) || text[j+1] != '=') ||
+				j+1 < len(text) && text[j+1] == '=' && strings.IndexByte("+-|&^*/%", text[j]) >= 0) ||
+				j+1 < len(text) && (text[j] == '+' && text[j+1] == '+' || text[j] == '-' && text[j+1] == '-') {
+				out = append(out, v.Name)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // onceFlags finds the variables the function sets to 1 or true that

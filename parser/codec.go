@@ -105,6 +105,10 @@ func encodeFile(f *File) []byte {
 		for _, o := range fn.OnceFlags {
 			e.s(o)
 		}
+		e.u(uint64(len(fn.AssignedParams)))
+		for _, o := range fn.AssignedParams {
+			e.s(o)
+		}
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -275,6 +279,12 @@ func decodeFile(data []byte) (*File, error) {
 				fn.OnceFlags = make([]string, k)
 				for j := range fn.OnceFlags {
 					fn.OnceFlags[j] = d.s()
+				}
+			}
+			if k := d.n(); k > 0 {
+				fn.AssignedParams = make([]string, k)
+				for j := range fn.AssignedParams {
+					fn.AssignedParams[j] = d.s()
 				}
 			}
 			nn := d.n()

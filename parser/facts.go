@@ -44,6 +44,8 @@ type Func struct {
 	// OnceFlags are variables the function sets to 1/true that outlive a
 	// call (static locals, globals): tested, they mark first-call-only code.
 	OnceFlags []string
+	// AssignedParams are the parameters the body assigns to.
+	AssignedParams []string
 }
 
 // Annot is a sparse lock annotation on a function definition.
