@@ -143,6 +143,9 @@ type Program struct {
 
 	byName map[string][]int32
 	macros []map[string]bool // per file: its function-like #defines
+	// headerMacros: function-like macros of private headers (not under an
+	// include/ directory) -> the directories those headers serve
+	headerMacros map[string][]string
 	// paramStores: per function, parameters stored into parameters' fields
 	paramStores map[int32][]paramStore
 	classIdx    map[string]int32
@@ -185,6 +188,15 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 			}
 		}
 		p.macros = append(p.macros, mac)
+		if strings.HasSuffix(f.Path, ".h") && len(f.Macros) > 0 && !strings.HasPrefix(f.Path, "include/") && !strings.Contains(f.Path, "/include/") {
+			if p.headerMacros == nil {
+				p.headerMacros = map[string][]string{}
+			}
+			dir := f.Path[:strings.LastIndexByte(f.Path, '/')+1]
+			for _, m := range f.Macros {
+				p.headerMacros[m] = append(p.headerMacros[m], dir)
+			}
+		}
 		for _, s := range f.Structs {
 			m := p.structs[s.Name]
 			if m == nil {
@@ -303,6 +315,14 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 	if p.macros[fi][name] {
 		// the file's own #define of that name is what the call expands
 		return nil
+	}
+	for _, dir := range p.headerMacros[name] {
+		if strings.HasPrefix(caller, dir) {
+			// a driver's private header defines it as a macro
+			// (mt76.h's mt76_poll): another driver's function of that
+			// name is not what the call reaches
+			return nil
+		}
 	}
 	if len(ok) > 0 {
 		// The definitions nearest the caller first (a driver's own inline

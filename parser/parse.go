@@ -134,7 +134,12 @@ func (p *Parser) ParseFile(ctx context.Context, path string, src []byte) (f *Fil
 		return nil, ErrBinary
 	}
 	if DeclarationFree(path, src) {
-		return &File{Path: path, Bytes: len(src)}, nil
+		// nothing to parse, but its function-like macros still shadow
+		// functions of the same name for the files that include it
+		x := &extractor{src: src, file: &File{Path: path, Bytes: len(src)}}
+		x.macros()
+		x.file.compact()
+		return x.file, nil
 	}
 	defer func() {
 		if r := recover(); r != nil {
