@@ -175,24 +175,6 @@ func (p *Program) analyze() {
 }
 
 func (p *Program) dataflow(f *Func) {
-	// classes a callee may return holding (`anon = lock_anon_vma(page);
-	// if (!anon) return; ... unlock(anon)`): releasing them is not
-	// releasing the caller's lock
-	f.condAcq = nil
-	for si := range f.Sites {
-		s := &f.Sites[si]
-		if s.Prim != nil || s.Indirect {
-			continue
-		}
-		for _, t := range s.Targets {
-			for _, c := range p.Funcs[t].MayExitHeld {
-				if f.condAcq == nil {
-					f.condAcq = map[int32]bool{}
-				}
-				f.condAcq[c] = true
-			}
-		}
-	}
 	nodes := f.Src.Nodes
 	siteOf := make(map[int32]int32, len(f.Sites))
 	for i := range f.Sites {
@@ -870,22 +852,7 @@ func (p *Program) thisCPUTask(f *Func, n *parser.Node) bool {
 // effects propagates may-effects from their source sites to every caller
 // by a reverse breadth-first search, which also gives shortest witnesses.
 func (p *Program) effects() {
-	type edge struct{ caller, site int32 }
-	callers := make([][]edge, len(p.Funcs))
-	for _, f := range p.Funcs {
-		for si := range f.Sites {
-			s := &f.Sites[si]
-			if !s.Reached || s.Dropped {
-				continue
-			}
-			for _, t := range s.Targets {
-				if p.Funcs[t].Barrier {
-					continue
-				}
-				callers[t] = append(callers[t], edge{f.ID, int32(si)})
-			}
-		}
-	}
+	callers := p.Callers(false)
 	for _, f := range p.Funcs {
 		for e := range f.ViaDirect {
 			f.ViaDirect[e], f.ViaAny[e] = -1, -1
@@ -923,8 +890,8 @@ func (p *Program) effects() {
 					continue
 				}
 				for _, c := range callers[g] {
-					cf := p.Funcs[c.caller]
-					s := &cf.Sites[c.site]
+					cf := p.Funcs[c.Caller]
+					s := &cf.Sites[c.Site]
 					if direct && s.Indirect {
 						continue
 					}
@@ -932,7 +899,7 @@ func (p *Program) effects() {
 						continue
 					}
 					if v := via(cf); *v < 0 {
-						*v = c.site
+						*v = c.Site
 						queue = append(queue, cf.ID)
 					}
 				}

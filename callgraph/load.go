@@ -40,16 +40,27 @@ func Load(ctx context.Context, paths []string, o LoadOptions) (*Program, []parse
 	if len(files) == 0 {
 		return nil, nil, fmt.Errorf("no .c or .h files under %s", strings.Join(paths, " "))
 	}
+	parsed, skipped, err := ParseFiles(ctx, files, o, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return Build(parsed, k, Options{Arch: o.Arch}), skipped, nil
+}
+
+// ParseFiles parses files in parallel with the options' workers, progress
+// and facts cache. read, when set, supplies a file's content (check --base
+// reads the base revision with git).
+func ParseFiles(ctx context.Context, files []string, o LoadOptions, read func(string) ([]byte, error)) ([]*parser.File, []parser.Skipped, error) {
 	pr, err := parser.New()
 	if err != nil {
 		return nil, nil, err
 	}
-	opt := parser.ScanOptions{Jobs: o.Jobs, Progress: o.Progress, CacheHits: o.CacheHits}
+	opt := parser.ScanOptions{Jobs: o.Jobs, Progress: o.Progress, CacheHits: o.CacheHits, Read: read}
 	if o.CacheDir != "" {
 		if opt.Cache, err = parser.OpenCache(o.CacheDir); err != nil {
 			return nil, nil, err
 		}
 	}
 	parsed, skipped := pr.ParseAll(ctx, files, opt)
-	return Build(parsed, k, Options{Arch: o.Arch}), skipped, nil
+	return parsed, skipped, nil
 }

@@ -56,7 +56,6 @@ type Func struct {
 	ReleasesParam []int8
 	// MayExitHeld: classes f may return holding on some path.
 	MayExitHeld []int32
-	condAcq     map[int32]bool
 	// Barrier functions (panic, error reporting) are not followed for
 	// effects.
 	Barrier bool
@@ -459,6 +458,12 @@ func (p *Program) Class(name, kind string, typed bool) int32 {
 	p.Classes = append(p.Classes, ClassInfo{Name: name, Kind: kind, Typed: typed})
 	p.classIdx[key] = id
 	return id
+}
+
+// SpinningKind reports whether a lock kind spins when contended (holding
+// one makes the context atomic).
+func SpinningKind(kind string) bool {
+	return kind == "raw_spinlock" || kind == "spinlock" || kind == "rwlock" || kind == "seqlock"
 }
 
 // SleepingKind reports whether a lock kind sleeps when contended.

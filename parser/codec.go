@@ -41,6 +41,13 @@ func (e *encoder) s(v string) {
 	e.u(id)
 }
 
+func (e *encoder) strList(ss []string) {
+	e.u(uint64(len(ss)))
+	for _, v := range ss {
+		e.s(v)
+	}
+}
+
 func (e *encoder) vars(vs []Var) {
 	e.u(uint64(len(vs)))
 	for _, v := range vs {
@@ -59,10 +66,7 @@ func encodeFile(f *File) []byte {
 	e := &encoder{strs: map[string]uint64{}}
 	e.i(int64(f.Bytes))
 	e.i(int64(f.ErrorNodes))
-	e.u(uint64(len(f.Macros)))
-	for _, m := range f.Macros {
-		e.s(m)
-	}
+	e.strList(f.Macros)
 	e.vars(f.Globals)
 	e.u(uint64(len(f.Structs)))
 	for _, st := range f.Structs {
@@ -101,14 +105,8 @@ func encodeFile(f *File) []byte {
 		}
 		e.b(fn.BodyError)
 		e.s(fn.ReturnType)
-		e.u(uint64(len(fn.OnceFlags)))
-		for _, o := range fn.OnceFlags {
-			e.s(o)
-		}
-		e.u(uint64(len(fn.AssignedParams)))
-		for _, o := range fn.AssignedParams {
-			e.s(o)
-		}
+		e.strList(fn.OnceFlags)
+		e.strList(fn.AssignedParams)
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -118,10 +116,7 @@ func encodeFile(f *File) []byte {
 			e.b(n.Indirect)
 			e.s(n.Callee)
 			e.s(n.Text)
-			e.u(uint64(len(n.Args)))
-			for _, a := range n.Args {
-				e.s(a)
-			}
+			e.strList(n.Args)
 			e.u(uint64(len(n.Succ)))
 			for _, x := range n.Succ {
 				e.i(int64(x))
@@ -203,6 +198,19 @@ func (d *decoder) n() int {
 	return int(v)
 }
 
+// strList reads a list of strings (nil when empty).
+func (d *decoder) strList() []string {
+	k := d.n()
+	if k == 0 {
+		return nil
+	}
+	out := make([]string, k)
+	for i := range out {
+		out[i] = d.s()
+	}
+	return out
+}
+
 func (d *decoder) vars() []Var {
 	k := d.n()
 	if k == 0 {
@@ -236,12 +244,7 @@ func decodeFile(data []byte) (*File, error) {
 		d.buf = d.buf[l:]
 	}
 	f := &File{Bytes: int(d.i()), ErrorNodes: int(d.i())}
-	if k := d.n(); k > 0 {
-		f.Macros = make([]string, k)
-		for i := range f.Macros {
-			f.Macros[i] = d.s()
-		}
-	}
+	f.Macros = d.strList()
 	f.Globals = d.vars()
 	if k := d.n(); k > 0 {
 		f.Structs = make([]Struct, k)
@@ -275,18 +278,7 @@ func decodeFile(data []byte) (*File, error) {
 				}
 			}
 			fn.BodyError, fn.ReturnType = d.b(), d.s()
-			if k := d.n(); k > 0 {
-				fn.OnceFlags = make([]string, k)
-				for j := range fn.OnceFlags {
-					fn.OnceFlags[j] = d.s()
-				}
-			}
-			if k := d.n(); k > 0 {
-				fn.AssignedParams = make([]string, k)
-				for j := range fn.AssignedParams {
-					fn.AssignedParams[j] = d.s()
-				}
-			}
+			fn.OnceFlags, fn.AssignedParams = d.strList(), d.strList()
 			nn := d.n()
 			fn.Nodes = make([]Node, nn)
 			for j := range fn.Nodes {
@@ -294,12 +286,7 @@ func decodeFile(data []byte) (*File, error) {
 				n.Line, n.Col = d.i32(), d.i32()
 				n.Kind, n.Indirect = NodeKind(d.u()), d.b()
 				n.Callee, n.Text = d.s(), d.s()
-				if a := d.n(); a > 0 {
-					n.Args = make([]string, a)
-					for k := range n.Args {
-						n.Args[k] = d.s()
-					}
-				}
+				n.Args = d.strList()
 				if sn := d.n(); sn > 0 {
 					n.Succ = make([]int32, sn)
 					for k := range n.Succ {

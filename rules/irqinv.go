@@ -42,7 +42,7 @@ func irqInversions(c *Context) []Finding {
 		f := p.Funcs[id]
 		for si := range f.Sites {
 			for _, a := range f.Sites[si].Acq {
-				if _, ok := inIRQ[a.Class]; ok || !p.Classes[a.Class].Typed || a.Trylock || !spinning(p.Classes[a.Class].Kind) {
+				if _, ok := inIRQ[a.Class]; ok || !p.Classes[a.Class].Typed || a.Trylock || !callgraph.SpinningKind(p.Classes[a.Class].Kind) {
 					continue
 				}
 				entry := id
@@ -83,10 +83,6 @@ func irqInversions(c *Context) []Finding {
 		}
 	}
 	return out
-}
-
-func spinning(kind string) bool {
-	return kind == "spinlock" || kind == "raw_spinlock" || kind == "rwlock"
 }
 
 func irqFinding(c *Context, f *callgraph.Func, si int32, a callgraph.Held, sleep int32, ia irqAcq, reach *callgraph.Reach) Finding {

@@ -225,6 +225,13 @@ func Configure(rs []*Rule, disable []string, severity map[string]string) ([]*Rul
 	return out, apply, nil
 }
 
+// weak reports whether a witness chain is too weak for an error or a
+// warning: longer than max calls (a long may-chain), or ruled out by a
+// constant argument passed along it. Such findings are notes.
+func weak(p *callgraph.Program, path []callgraph.Step, max int) bool {
+	return len(path) > max || !p.Feasible(path)
+}
+
 // Fingerprint hashes a finding's identity.
 func Fingerprint(rule string, key []string) string {
 	h := sha256.Sum256([]byte(rule + "\x00" + strings.Join(key, "\x00")))

@@ -74,7 +74,7 @@ func runSleepInIdle(c *Context) []Finding {
 			last := path[len(path)-1]
 			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
 			sev := Error
-			if len(path) > maxIdleDepth || !p.Feasible(path) {
+			if weak(p, path, maxIdleDepth) {
 				// a long may-chain is weak evidence: shown with --strict
 				sev = Note
 			}
@@ -130,7 +130,7 @@ func runSleepInAtomic(c *Context) []Finding {
 				sev = Warning
 				how = " through a function pointer"
 			}
-			if len(path) > maxAtomicDepth || !p.Feasible(path) || irqCtx && !p.KeepsIRQsOff(path) {
+			if weak(p, path, maxAtomicDepth) || irqCtx && !p.KeepsIRQsOff(path) {
 				// a long may-chain is weak evidence, and a chain that a
 				// constant argument rules out (may_block=false, RPM_ASYNC)
 				// is no evidence: shown with --strict
@@ -164,15 +164,12 @@ func runSleepInAtomic(c *Context) []Finding {
 func atomicContext(c *Context, f *callgraph.Func, s *callgraph.Site) (desc string, loc Location, key string, irqOnly bool) {
 	p := c.P
 	for _, h := range s.Held {
-		switch p.Classes[h.Class].Kind {
-		case "raw_spinlock", "spinlock", "rwlock", "seqlock":
-			if !p.Classes[h.Class].Typed && h.Trylock {
-				continue
-			}
-			name := c.ClassName(h.Class)
-			return fmt.Sprintf("%s held", name),
-				Location{Path: p.Path(f), Line: int(h.Line), Col: int(h.Col), Func: f.Src.Name}, name, false
+		if !callgraph.SpinningKind(p.Classes[h.Class].Kind) || !p.Classes[h.Class].Typed && h.Trylock {
+			continue
 		}
+		name := c.ClassName(h.Class)
+		return fmt.Sprintf("%s held", name),
+			Location{Path: p.Path(f), Line: int(h.Line), Col: int(h.Col), Func: f.Src.Name}, name, false
 	}
 	loc = Location{Path: p.Path(f), Line: int(s.IRQLine), Col: 1, Func: f.Src.Name}
 	if s.IRQsOff() {

@@ -134,7 +134,7 @@ func wakeFinding(c *Context, f *callgraph.Func, si int32, h callgraph.Held, sche
 		fd.Flows = []ThreadFlow{waker}
 		return fd
 	}
-	if !ok || len(path) > maxWakeDepth || !p.Feasible(path) {
+	if !ok || weak(p, path, maxWakeDepth) {
 		fd.Severity = Note
 		fd.Message = fmt.Sprintf("%s() wakes a task (%s) while holding %s with IRQs off; "+
 			"no short scheduler-core path taking %s was found", f.Src.Name, wakeCall, class, class)

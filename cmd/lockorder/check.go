@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -138,17 +139,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	pr, err := parser.New()
+	lopt := c.options(nil)
+	headFiles, skipped, err := callgraph.ParseFiles(context.Background(), files, lopt, nil)
 	if err != nil {
 		return 2, err
 	}
-	opt := parser.ScanOptions{Jobs: c.jobs, CacheHits: &c.cacheHits}
-	if !c.noCache && c.cacheDir != "" {
-		if opt.Cache, err = parser.OpenCache(c.cacheDir); err != nil {
-			return 2, err
-		}
-	}
-	headFiles, skipped := pr.ParseAll(context.Background(), files, opt)
 	for _, s := range skipped {
 		fmt.Fprintf(stderr, "lockorder: skipped %s: %s\n", s.Path, s.Reason)
 	}
@@ -170,12 +165,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 			fromGit = append(fromGit, filepath.Join(headRoot, p))
 		}
 	}
-	bopt := opt
-	bopt.Read = func(path string) ([]byte, error) {
+	sort.Strings(fromGit) // status is a map: keep the base program's order stable
+	changed, bskipped, err := callgraph.ParseFiles(context.Background(), fromGit, lopt, func(path string) ([]byte, error) {
 		s, err := git(repo, "show", baseRev+":"+filepath.ToSlash(relOf(path)))
 		return []byte(s), err
+	})
+	if err != nil {
+		return 2, err
 	}
-	changed, bskipped := pr.ParseAll(context.Background(), fromGit, bopt)
 	for _, s := range bskipped {
 		fmt.Fprintf(stderr, "lockorder: skipped %s at %s: %s\n", s.Path, baseRev, s.Reason)
 	}

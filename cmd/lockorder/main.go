@@ -105,6 +105,16 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.stats, "stats", false, "print scan statistics on stderr")
 }
 
+// options are the pipeline options the flags ask for.
+func (c *common) options(prog parser.Progress) callgraph.LoadOptions {
+	o := callgraph.LoadOptions{Jobs: c.jobs, Configs: c.configs, Arch: c.arch, Progress: prog,
+		CacheDir: c.cacheDir, CacheHits: &c.cacheHits}
+	if c.noCache {
+		o.CacheDir = ""
+	}
+	return o
+}
+
 // load parses the paths and links the program.
 func (c *common) load(paths []string, stderr io.Writer) (*callgraph.Program, []parser.Skipped, error) {
 	show := c.progress == "always" || (c.progress == "auto" && isTerminal(stderr))
@@ -132,12 +142,7 @@ func (c *common) load(paths []string, stderr io.Writer) (*callgraph.Program, []p
 	if c.progress != "auto" && c.progress != "always" && c.progress != "never" {
 		return nil, nil, fmt.Errorf("unknown --progress %q (want auto, always or never)", c.progress)
 	}
-	cacheDir := c.cacheDir
-	if c.noCache {
-		cacheDir = ""
-	}
-	p, skipped, err := callgraph.Load(context.Background(), paths, callgraph.LoadOptions{
-		Jobs: c.jobs, Configs: c.configs, Arch: c.arch, Progress: prog, CacheDir: cacheDir, CacheHits: &c.cacheHits})
+	p, skipped, err := callgraph.Load(context.Background(), paths, c.options(prog))
 	if err != nil {
 		return nil, nil, err
 	}
