@@ -92,6 +92,11 @@ func (x *extractor) funcDeclarator(d *sitter.Node) (name string, params *sitter.
 				return
 			}
 			d = d.NamedChild(0)
+		case sym.has("array_declarator", d) && d.ChildByFieldName("declarator") != nil &&
+			sym.has("function_declarator", d.ChildByFieldName("declarator")):
+			// `f(args) __acquires(&a[i].lock)`: the annotation's brackets
+			// make the grammar see an array of the function
+			d = d.ChildByFieldName("declarator")
 		default:
 			return
 		}

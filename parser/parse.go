@@ -146,7 +146,23 @@ func (p *Parser) ParseFile(ctx context.Context, path string, src []byte) (f *Fil
 			f, err = nil, fmt.Errorf("internal error while extracting facts: %v", r)
 		}
 	}()
-	text := BlankAttributes(src)
+	text, items := clean(BlankAttributes(src))
+	file, err := p.extract(ctx, path, len(src), text)
+	if err != nil {
+		return nil, err
+	}
+	if len(items) > 0 {
+		lines := itemLines(text, items)
+		if miss := uncovered(file, items, lines, nil); len(miss) > 0 {
+			file = p.recoverDefs(ctx, path, len(src), text, items, lines, file, miss)
+		}
+	}
+	file.compact()
+	return file, nil
+}
+
+// extract parses text and extracts its facts (not compacted).
+func (p *Parser) extract(ctx context.Context, path string, size int, text []byte) (*File, error) {
 	tp := p.pool.Get().(*sitter.Parser)
 	tree, perr := tp.ParseCtx(ctx, nil, text)
 	if perr != nil {
@@ -159,10 +175,130 @@ func (p *Parser) ParseFile(ctx context.Context, path string, src []byte) (f *Fil
 	}
 	p.pool.Put(tp)
 	defer tree.Close()
-	x := &extractor{src: text, file: &File{Path: path, Bytes: len(src)}}
+	x := &extractor{src: text, file: &File{Path: path, Bytes: size}}
 	x.run(tree.RootNode())
-	x.file.compact()
 	return x.file, nil
+}
+
+// itemLines gives the lines of each item's head start, '{' and '}'.
+func itemLines(text []byte, items []defItem) [][3]int32 {
+	out := make([][3]int32, len(items))
+	line := int32(1)
+	pos := int32(0)
+	at := func(off int32) int32 {
+		for ; pos < off; pos++ {
+			if text[pos] == '\n' {
+				line++
+			}
+		}
+		return line
+	}
+	for i, it := range items {
+		out[i] = [3]int32{at(it.start), at(it.open), at(it.close)}
+	}
+	return out
+}
+
+// uncovered returns the indices of the items no recovered function
+// accounts for, leaving out those in skip. A function accounts for an item
+// when it starts in the item's head and ends at its closing brace: one
+// that runs on past it has swallowed what follows.
+func uncovered(f *File, items []defItem, lines [][3]int32, skip map[int]bool) []int {
+	byEnd := make(map[int32][]int32, len(f.Funcs))
+	for i := range f.Funcs {
+		byEnd[f.Funcs[i].EndLine] = append(byEnd[f.Funcs[i].EndLine], f.Funcs[i].Line)
+	}
+	var miss []int
+	for i := range items {
+		if skip[i] {
+			continue
+		}
+		l := lines[i]
+		found := false
+		for _, st := range byEnd[l[2]] {
+			if st >= l[0] && st <= l[1] {
+				found = true
+				break
+			}
+		}
+		if !found {
+			miss = append(miss, i)
+		}
+	}
+	return miss
+}
+
+// Recovery limits: rounds of blanking a damaged definition, and
+// definitions parsed on their own, per file.
+const (
+	maxRecoverRounds   = 3
+	maxIsolatedParses  = 8
+	maxRecoverFileSize = 4 << 20
+)
+
+// recoverDefs handles a file in which the grammar's error recovery lost
+// definitions: one bad definition (a computed-goto interpreter, a macro
+// the grammar cannot read) can swallow everything after it. The first
+// lost definition is blanked and the file parsed again, as long as that
+// recovers others; then each blanked or still-lost definition is parsed
+// on its own (the rest of the file blanked, so offsets stay) and its
+// functions added.
+func (p *Parser) recoverDefs(ctx context.Context, path string, size int, text []byte, items []defItem, lines [][3]int32, f *File, miss []int) *File {
+	if len(text) > maxRecoverFileSize {
+		return f
+	}
+	blanked := map[int]bool{}
+	var culprits []int
+	cur := text
+	for round := 0; round < maxRecoverRounds && len(miss) > 0; round++ {
+		c := miss[0]
+		t2 := append([]byte(nil), cur...)
+		blankRange(t2, items[c].start, items[c].close+1)
+		f2, err := p.extract(ctx, path, size, t2)
+		if err != nil {
+			break
+		}
+		blanked[c] = true
+		m2 := uncovered(f2, items, lines, blanked)
+		if len(m2) >= len(miss)-1 {
+			delete(blanked, c)
+			break
+		}
+		culprits = append(culprits, c)
+		f, miss, cur = f2, m2, t2
+	}
+	todo := append(culprits, miss...)
+	if len(todo) > maxIsolatedParses {
+		todo = todo[:maxIsolatedParses]
+	}
+	for _, c := range todo {
+		it := items[c]
+		t3 := make([]byte, len(text))
+		for k, b := range text {
+			if b == '\n' {
+				t3[k] = '\n'
+			} else {
+				t3[k] = ' '
+			}
+		}
+		copy(t3[it.start:it.close+1], text[it.start:it.close+1])
+		f3, err := p.extract(ctx, path, size, t3)
+		if err != nil {
+			continue
+		}
+		f.Funcs = append(f.Funcs, f3.Funcs...)
+		f.Stores = append(f.Stores, f3.Stores...)
+		f.Structs = append(f.Structs, f3.Structs...)
+	}
+	return f
+}
+
+func blankRange(b []byte, s, e int32) {
+	for k := s; k < e && int(k) < len(b); k++ {
+		if b[k] != '\n' {
+			b[k] = ' '
+		}
+	}
 }
 
 type callInfo struct {

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -424,8 +425,12 @@ func cmdFacts(args []string, stdout, stderr io.Writer) error {
 	var c common
 	c.register(fs)
 	fn := fs.String("func", "", "show only functions with this name")
+	defs := fs.Bool("defs", false, "only list the function definitions found (path, line, name), without linking: the front end's coverage")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *defs {
+		return listDefs(fs.Args(), &c, stdout, stderr)
 	}
 	p, _, err := c.load(fs.Args(), stderr)
 	if err != nil {
@@ -566,4 +571,28 @@ func cmdGraph(args []string, stdout, stderr io.Writer) error {
 	b.WriteString("}\n")
 	_, err = io.WriteString(stdout, b.String())
 	return err
+}
+
+// listDefs prints every function definition the front end recovers, one
+// "path\tline\tname" line each, in file order (scripts/defcov.sh compares
+// them with Universal Ctags).
+func listDefs(paths []string, c *common, stdout, stderr io.Writer) error {
+	files, err := parser.Collect(paths)
+	if err != nil {
+		return err
+	}
+	parsed, skipped, err := callgraph.ParseFiles(context.Background(), files, c.options(nil), nil)
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		fmt.Fprintf(stderr, "lockorder: skipped %s: %s\n", s.Path, s.Reason)
+	}
+	w := bufio.NewWriter(stdout)
+	for _, f := range parsed {
+		for i := range f.Funcs {
+			fmt.Fprintf(w, "%s\t%d\t%s\n", f.Path, f.Funcs[i].Line, f.Funcs[i].Name)
+		}
+	}
+	return w.Flush()
 }
