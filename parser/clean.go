@@ -37,10 +37,32 @@ const (
 type ctok struct {
 	start, end int32
 	kind       tokKind
-	// for tDirective: the directive word (if, ifdef, else, ...)
-	dir string
+	// for tDirective: which conditional directive it is
+	dir dirKind
 	// for tDirective: the condition is a literal 0 (#if 0)
 	zero bool
+}
+
+// dirKind is a directive's role in a conditional group.
+type dirKind uint8
+
+const (
+	dOther dirKind = iota
+	dIf            // #if, #ifdef, #ifndef
+	dElse          // #elif, #else, #elifdef, #elifndef
+	dEndif
+)
+
+func directiveKind(word []byte) dirKind {
+	switch string(word) {
+	case "if", "ifdef", "ifndef":
+		return dIf
+	case "elif", "else", "elifdef", "elifndef":
+		return dElse
+	case "endif":
+		return dEndif
+	}
+	return dOther
 }
 
 // defItem is a top-level item that looks like a function definition to
@@ -252,7 +274,7 @@ func blankDirectiveComments(b []byte, s, e int32) {
 // comments, string and character literals and numbers are skipped (a
 // number is an identifier here: nothing below needs to tell them apart).
 func lexC(src []byte) []ctok {
-	toks := make([]ctok, 0, len(src)/6)
+	toks := make([]ctok, 0, len(src)/5)
 	n := int32(len(src))
 	lineStart := true
 	for i := int32(0); i < n; {
@@ -292,8 +314,8 @@ func lexC(src []byte) []ctok {
 			for k < e && isWordByte(src[k]) {
 				k++
 			}
-			t.dir = string(src[j:k])
-			if t.dir == "if" {
+			t.dir = directiveKind(src[j:k])
+			if k-j == 2 && src[j] == 'i' && src[j+1] == 'f' {
 				r := k
 				for r < e && (src[r] == ' ' || src[r] == '\t') {
 					r++
@@ -385,17 +407,17 @@ func conditionals(src []byte, toks []ctok, blank func(s, e int32)) []ctok {
 			continue
 		}
 		switch t.dir {
-		case "if", "ifdef", "ifndef":
+		case dIf:
 			g := &group{dirs: []int{i}}
 			groupAt[i] = g
 			stack = append(stack, g)
 			hasGroups = true
-		case "elif", "else", "elifdef", "elifndef":
+		case dElse:
 			if len(stack) > 0 {
 				g := stack[len(stack)-1]
 				g.dirs = append(g.dirs, i)
 			}
-		case "endif":
+		case dEndif:
 			if len(stack) > 0 {
 				g := stack[len(stack)-1]
 				g.dirs = append(g.dirs, i)
@@ -437,7 +459,7 @@ type branchSum struct {
 }
 
 func (g *group) closed(toks []ctok) bool {
-	return len(g.dirs) >= 2 && toks[g.dirs[len(g.dirs)-1]].dir == "endif"
+	return len(g.dirs) >= 2 && toks[g.dirs[len(g.dirs)-1]].dir == dEndif
 }
 
 // summary of toks[lo:hi], nested groups counted by the branch they keep.

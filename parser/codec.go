@@ -67,6 +67,10 @@ func encodeFile(f *File) []byte {
 	e.i(int64(f.Bytes))
 	e.i(int64(f.ErrorNodes))
 	e.strList(f.Macros)
+	e.u(uint64(len(f.Ignores)))
+	for _, l := range f.Ignores {
+		e.i(int64(l))
+	}
 	e.vars(f.Globals)
 	e.u(uint64(len(f.Structs)))
 	for _, st := range f.Structs {
@@ -245,6 +249,12 @@ func decodeFile(data []byte) (*File, error) {
 	}
 	f := &File{Bytes: int(d.i()), ErrorNodes: int(d.i())}
 	f.Macros = d.strList()
+	if k := d.n(); k > 0 {
+		f.Ignores = make([]int32, k)
+		for i := range f.Ignores {
+			f.Ignores[i] = int32(d.i())
+		}
+	}
 	f.Globals = d.vars()
 	if k := d.n(); k > 0 {
 		f.Structs = make([]Struct, k)

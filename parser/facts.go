@@ -23,6 +23,8 @@ type File struct {
 	Macros []string
 	// ErrorNodes counts outermost ERROR nodes in the file (diagnostics only).
 	ErrorNodes int
+	// Ignores are the lines holding a `lockorder: ignore` comment.
+	Ignores []int32
 }
 
 // Func is one function definition with its control-flow graph.

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	sitter "github.com/smacker/go-tree-sitter"
 	"github.com/smacker/go-tree-sitter/c"
@@ -157,8 +159,27 @@ func (p *Parser) ParseFile(ctx context.Context, path string, src []byte) (f *Fil
 			file = p.recoverDefs(ctx, path, len(src), text, items, lines, file, miss)
 		}
 	}
+	file.Ignores = ignoreLines(src)
 	file.compact()
 	return file, nil
+}
+
+// ignoreLines finds the lines with a `lockorder: ignore` comment.
+func ignoreLines(src []byte) []int32 {
+	var out []int32
+	off := 0
+	for {
+		i := bytes.Index(src[off:], []byte("lockorder:"))
+		if i < 0 {
+			return out
+		}
+		i += off
+		off = i + 10
+		rest := bytes.TrimLeft(src[off:min(len(src), off+16)], " \t")
+		if bytes.HasPrefix(rest, []byte("ignore")) {
+			out = append(out, int32(bytes.Count(src[:i], []byte{'\n'}))+1)
+		}
+	}
 }
 
 // extract parses text and extracts its facts (not compacted).
@@ -228,69 +249,105 @@ func uncovered(f *File, items []defItem, lines [][3]int32, skip map[int]bool) []
 	return miss
 }
 
-// Recovery limits: rounds of blanking a damaged definition, and
-// definitions parsed on their own, per file.
+// RecoverStats counts the files whose definitions needed recovery and the
+// extra parses it took (for --stats).
+var RecoverStats struct{ Files, Parses atomic.Int64 }
+
+// Recovery limits, per file: lost definitions parsed on their own, and
+// the largest file a blanking round (a whole parse) is spent on.
 const (
-	maxRecoverRounds   = 3
-	maxIsolatedParses  = 8
+	maxIsolatedParses  = 64
 	maxRecoverFileSize = 4 << 20
 )
 
 // recoverDefs handles a file in which the grammar's error recovery lost
 // definitions: one bad definition (a computed-goto interpreter, a macro
-// the grammar cannot read) can swallow everything after it. The first
-// lost definition is blanked and the file parsed again, as long as that
-// recovers others; then each blanked or still-lost definition is parsed
-// on its own (the rest of the file blanked, so offsets stay) and its
-// functions added.
+// the grammar cannot read) can swallow everything after it. When several
+// are lost, the first is blanked and the file parsed again, which brings
+// back whatever the bad one swallowed (structs, initializers); the
+// definitions still lost (and the blanked one) are then parsed one by one
+// from their own text, their line numbers shifted into place, and replace
+// any fragment the whole-file parse made of them.
 func (p *Parser) recoverDefs(ctx context.Context, path string, size int, text []byte, items []defItem, lines [][3]int32, f *File, miss []int) *File {
-	if len(text) > maxRecoverFileSize {
-		return f
+	RecoverStats.Files.Add(1)
+	if os.Getenv("LOCKORDER_DEBUG_RECOVER") != "" {
+		for _, m := range miss {
+			fmt.Fprintf(os.Stderr, "recover %s:%d-%d\n", path, lines[m][0], lines[m][2])
+		}
 	}
-	blanked := map[int]bool{}
-	var culprits []int
-	cur := text
-	for round := 0; round < maxRecoverRounds && len(miss) > 0; round++ {
+	var culprit = -1
+	if len(miss) >= 3 && len(text) <= maxRecoverFileSize {
 		c := miss[0]
-		t2 := append([]byte(nil), cur...)
+		t2 := append([]byte(nil), text...)
 		blankRange(t2, items[c].start, items[c].close+1)
 		f2, err := p.extract(ctx, path, size, t2)
-		if err != nil {
-			break
+		RecoverStats.Parses.Add(1)
+		if err == nil {
+			if m2 := uncovered(f2, items, lines, map[int]bool{c: true}); len(m2) < len(miss)-1 {
+				f, miss, culprit = f2, m2, c
+			}
 		}
-		blanked[c] = true
-		m2 := uncovered(f2, items, lines, blanked)
-		if len(m2) >= len(miss)-1 {
-			delete(blanked, c)
-			break
-		}
-		culprits = append(culprits, c)
-		f, miss, cur = f2, m2, t2
 	}
-	todo := append(culprits, miss...)
+	todo := miss
+	if culprit >= 0 {
+		todo = append([]int{culprit}, miss...)
+	}
 	if len(todo) > maxIsolatedParses {
 		todo = todo[:maxIsolatedParses]
 	}
 	for _, c := range todo {
 		it := items[c]
-		t3 := make([]byte, len(text))
-		for k, b := range text {
-			if b == '\n' {
-				t3[k] = '\n'
-			} else {
-				t3[k] = ' '
-			}
+		ls := it.start
+		for ls > 0 && text[ls-1] != '\n' {
+			ls--
 		}
-		copy(t3[it.start:it.close+1], text[it.start:it.close+1])
-		f3, err := p.extract(ctx, path, size, t3)
-		if err != nil {
+		f3, err := p.extract(ctx, path, size, text[ls:it.close+1])
+		RecoverStats.Parses.Add(1)
+		if err != nil || len(f3.Funcs) == 0 {
 			continue
 		}
-		f.Funcs = append(f.Funcs, f3.Funcs...)
+		shiftLines(f3, lines[c][0]-1)
+		l0, l2 := lines[c][0], lines[c][2]
+		kept := f.Funcs[:0]
+		for _, fn := range f.Funcs {
+			if fn.Line < l0 || fn.Line > l2 {
+				kept = append(kept, fn) // not a fragment of this one
+			}
+		}
+		f.Funcs = append(kept, f3.Funcs...)
 		f.Stores = append(f.Stores, f3.Stores...)
 		f.Structs = append(f.Structs, f3.Structs...)
 	}
 	return f
+}
+
+// shiftLines moves every line number in f down by d lines (f was parsed
+// from a piece of its file starting at line d+1).
+func shiftLines(f *File, d int32) {
+	vars := func(vs []Var) {
+		for i := range vs {
+			vs[i].Line += d
+		}
+	}
+	for i := range f.Funcs {
+		fn := &f.Funcs[i]
+		fn.Line += d
+		fn.EndLine += d
+		vars(fn.Params)
+		vars(fn.Locals)
+		for k := range fn.Nodes {
+			if fn.Nodes[k].Line > 0 {
+				fn.Nodes[k].Line += d
+			}
+		}
+	}
+	for i := range f.Stores {
+		f.Stores[i].Line += d
+	}
+	for i := range f.Structs {
+		vars(f.Structs[i].Fields)
+	}
+	vars(f.Globals)
 }
 
 func blankRange(b []byte, s, e int32) {

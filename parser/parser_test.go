@@ -174,7 +174,73 @@ func FuzzParseFile(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		_, _ = p.ParseFile(context.Background(), "fuzz.c", src)
+		if len(src) > maxFuzzInput {
+			return // keep every input cheap: size is not what is fuzzed
+		}
+		fl, err := p.ParseFile(context.Background(), "fuzz.c", src)
+		if err != nil {
+			if strings.Contains(err.Error(), "internal error") {
+				t.Fatal(err)
+			}
+			return
+		}
+		checkCFG(t, fl)
+	})
+}
+
+// maxFuzzInput bounds a fuzz input: tree-sitter's time grows with the
+// input, and the mutator, left alone, grows inputs until each takes most
+// of a second (the stall `make test` showed: thousands of executions,
+// then none).
+const maxFuzzInput = 4096
+
+// checkCFG asserts the invariants every consumer of a CFG relies on.
+func checkCFG(t *testing.T, fl *File) {
+	t.Helper()
+	for i := range fl.Funcs {
+		fn := &fl.Funcs[i]
+		if len(fn.Nodes) < 2 {
+			t.Fatalf("%s: %d nodes, want entry and exit", fn.Name, len(fn.Nodes))
+		}
+		for ni, n := range fn.Nodes {
+			for _, s := range n.Succ {
+				if s < 0 || int(s) >= len(fn.Nodes) {
+					t.Fatalf("%s: node %d has successor %d of %d nodes", fn.Name, ni, s, len(fn.Nodes))
+				}
+			}
+			if n.Kind == NLoop && len(n.Succ) < 1 {
+				t.Fatalf("%s: loop node %d without successors", fn.Name, ni)
+			}
+		}
+		if fn.EndLine < fn.Line {
+			t.Fatalf("%s: ends at line %d before it starts at %d", fn.Name, fn.EndLine, fn.Line)
+		}
+	}
+}
+
+// FuzzClean: the cleaning pass never panics and never moves a byte.
+func FuzzClean(f *testing.F) {
+	seeds, _ := filepath.Glob("../fixtures/*/*.c")
+	for _, s := range seeds {
+		if b, err := os.ReadFile(s); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("void f(void)\n{\n#ifdef A\n\tif (x)\n#else\n\tif (y)\n#endif\n\t\tz();\n}\n"))
+	f.Add([]byte("#if 0\n#else\n#endif\n#if A\n(\n#elif B\n#endif"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if len(src) > maxFuzzInput {
+			return
+		}
+		out := Prepare(src)
+		if len(out) != len(src) {
+			t.Fatalf("length %d, want %d", len(out), len(src))
+		}
+		for i := range src {
+			if (src[i] == '\n') != (out[i] == '\n') {
+				t.Fatalf("line break moved at %d", i)
+			}
+		}
 	})
 }
 
