@@ -38,7 +38,7 @@ sleep_gfp = { vendor_alloc = 1 }
 	if len(sc) < 2 || sc[len(sc)-1] != "vendor_balance" || sc[0] != "idle_balance" {
 		t.Errorf("sched_core not extended: %v", sc)
 	}
-	if k.Prim("vendor_alloc").SleepGFP != 2 || k.Prim("kmalloc").SleepGFP != 2 {
+	if k.Prim("vendor_alloc").GFPArg != 1 || k.Prim("kmalloc").GFPArg != 1 {
 		t.Error("sleep_gfp map not merged")
 	}
 	os.WriteFile(cfg, []byte("[[lock]\n"), 0o644)

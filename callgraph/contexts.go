@@ -10,13 +10,13 @@ import (
 // Registration is a function handed to a registration call: an IRQ
 // handler given to request_irq(), a CPU-hotplug callback given to
 // cpuhp_setup_state(), or a notifier_block's notifier_call given to
-// register_cpu_notifier(). Func/Site is the registration call.
+// register_cpu_notifier().
 type Registration struct {
-	Fn   int32
-	Func int32
-	Site int32
-	Via  string // the registration call
-	Var  string // the notifier_block variable, for notifier registrations
+	Handler int32  // the registered function
+	Caller  int32  // the function making the registration call
+	Site    int32  // the registration call site in Caller
+	Via     string // the registration call
+	Var     string // the notifier_block variable, for notifier registrations
 }
 
 // Registered returns the functions passed to the registration calls in
@@ -36,7 +36,7 @@ func (p *Program) Registered(calls map[string][]int) []Registration {
 			}
 			name := argName(n.Args[i])
 			for _, t := range p.Resolve(name, f.File) {
-				out = append(out, Registration{Fn: t, Func: f.ID, Site: si, Via: n.Callee})
+				out = append(out, Registration{Handler: t, Caller: f.ID, Site: si, Via: n.Callee})
 			}
 		}
 	})
@@ -60,7 +60,7 @@ func (p *Program) Notifiers(calls map[string]int, field string) []Registration {
 		}
 		for _, fn := range p.storedIn(f.File, v, field) {
 			for _, t := range p.Resolve(fn, f.File) {
-				out = append(out, Registration{Fn: t, Func: f.ID, Site: si, Via: n.Callee, Var: v})
+				out = append(out, Registration{Handler: t, Caller: f.ID, Site: si, Via: n.Callee, Var: v})
 			}
 		}
 	})
@@ -103,11 +103,11 @@ func (p *Program) eachCall(fn func(f *Func, si int32, n *parser.Node)) {
 
 func sortRegs(rs []Registration) []Registration {
 	sort.SliceStable(rs, func(i, j int) bool {
-		if rs[i].Fn != rs[j].Fn {
-			return rs[i].Fn < rs[j].Fn
+		if rs[i].Handler != rs[j].Handler {
+			return rs[i].Handler < rs[j].Handler
 		}
-		if rs[i].Func != rs[j].Func {
-			return rs[i].Func < rs[j].Func
+		if rs[i].Caller != rs[j].Caller {
+			return rs[i].Caller < rs[j].Caller
 		}
 		return rs[i].Site < rs[j].Site
 	})
@@ -154,7 +154,7 @@ func (p *Program) ProcessContext(f *Func) int32 {
 			s.Preempt != 0 || s.RCU != 0 {
 			continue
 		}
-		if p.siteEffect(f, s, EffSleepStrict) {
+		if p.siteEffect(f, s, EffSleepIdle) {
 			return int32(si)
 		}
 	}
@@ -194,7 +194,7 @@ func (p *Program) Callers(direct bool) [][]CallEdge {
 // call site reached: its function, site and (built on demand) the chain of
 // sites from it down to the call of src. found returns false to stop following callers
 // past that function.
-func (p *Program) UpFrom(callers [][]CallEdge, src int32, maxDepth, maxVisit int, found func(f *Func, si int32, chain func() []Step) bool) {
+func (p *Program) UpFrom(callers [][]CallEdge, src int32, maxDepth, maxVisit int, found func(f *Func, si int32, chain func() []SiteRef) bool) {
 	type down struct{ site, next int32 }
 	// down[f]: the site of f on the way to src, and the function it calls
 	downs := map[int32]down{src: {-1, -1}}
@@ -213,10 +213,10 @@ func (p *Program) UpFrom(callers [][]CallEdge, src int32, maxDepth, maxVisit int
 			downs[e.Caller] = down{e.Site, g}
 			depth[e.Caller] = depth[g] + 1
 			from := e.Caller
-			chain := func() []Step {
-				var out []Step
+			chain := func() []SiteRef {
+				var out []SiteRef
 				for x := from; x != src; x = downs[x].next {
-					out = append(out, Step{x, downs[x].site})
+					out = append(out, SiteRef{x, downs[x].site})
 				}
 				return out
 			}

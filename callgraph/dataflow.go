@@ -7,137 +7,6 @@ import (
 	"github.com/lockorder/lockorder/parser"
 )
 
-// maxAcquires bounds the transitive lock-class set kept per function.
-const maxAcquires = 256
-
-// state is the abstract state at a program point: the locks that are held
-// on every path to it (must-hold), IRQ state, preemption and RCU depth.
-type state struct {
-	held []Held
-	may  []int32 // classes held on some path
-	rel  []int32 // caller's classes released on some path and not taken again
-	pg   []ParamGuard
-
-	irq     int8
-	irqLine int32
-	prevIRQ int8
-	preempt int8
-	rcu     int8
-	guarded bool
-	boot    bool // on the boot CPU only (`if (smp_processor_id() == 0)`)
-	nofault int8
-	dropped bool
-	reached bool
-}
-
-func (s state) clone() state {
-	s.held = append([]Held(nil), s.held...)
-	s.may = append([]int32(nil), s.may...)
-	s.rel = append([]int32(nil), s.rel...)
-	s.pg = append([]ParamGuard(nil), s.pg...)
-	return s
-}
-
-// join merges b into a; it reports whether a changed.
-func join(a *state, b state) bool {
-	if !b.reached {
-		return false
-	}
-	if !a.reached {
-		*a = b.clone()
-		return true
-	}
-	changed := false
-	// must-hold: keep the locks held on both paths
-	out := a.held[:0:0]
-	for _, h := range a.held {
-		if containsClass(b.held, h.Class) {
-			if !h.IRQOff || heldIRQOff(b.held, h.Class) {
-				out = append(out, h)
-			} else {
-				h.IRQOff = false
-				out = append(out, h)
-				changed = true
-			}
-		} else {
-			changed = true
-		}
-	}
-	a.held = out
-	for _, c := range b.may {
-		if !slices.Contains(a.may, c) {
-			a.may = append(a.may, c)
-			changed = true
-		}
-	}
-	if pg := intersectPG(a.pg, b.pg); len(pg) != len(a.pg) {
-		a.pg = pg
-		changed = true
-	}
-	for _, c := range b.rel {
-		if !slices.Contains(a.rel, c) {
-			a.rel = append(a.rel, c)
-			changed = true
-		}
-	}
-	if a.irq != b.irq {
-		var n int8
-		switch {
-		case a.irq == irqOn || b.irq == irqOn:
-			n = irqOn
-		default:
-			n = irqCaller
-		}
-		if n != a.irq {
-			a.irq = n
-			changed = true
-		}
-	}
-	if b.preempt < a.preempt {
-		a.preempt = b.preempt
-		changed = true
-	}
-	if b.dropped && !a.dropped {
-		a.dropped = true
-		changed = true
-	}
-	if b.nofault < a.nofault {
-		a.nofault = b.nofault
-		changed = true
-	}
-	if b.rcu < a.rcu {
-		a.rcu = b.rcu
-		changed = true
-	}
-	if a.boot && !b.boot {
-		a.boot = false
-		changed = true
-	}
-	if a.guarded && !b.guarded {
-		a.guarded = false
-		changed = true
-	}
-	return changed
-}
-
-func containsClass(hs []Held, c int32) bool {
-	for _, h := range hs {
-		if h.Class == c {
-			return true
-		}
-	}
-	return false
-}
-
-func heldIRQOff(hs []Held, c int32) bool {
-	for _, h := range hs {
-		if h.Class == c && h.IRQOff {
-			return true
-		}
-	}
-	return false
-}
-
 // analyze runs the dataflow of every function, callees first, then
 // propagates effects and lock sets.
 func (p *Program) analyze() {
@@ -204,9 +73,9 @@ func (p *Program) dataflow(f *Func) {
 				s.BootCPU = st.boot
 				s.NoFault = st.nofault > 0
 				s.Dropped = st.dropped || len(st.rel) > 0
-				s.PG = nil
+				s.ParamGuards = nil
 				if len(st.pg) > 0 {
-					s.PG = append([]ParamGuard(nil), st.pg...)
+					s.ParamGuards = append([]ParamGuard(nil), st.pg...)
 				}
 				p.transfer(f, si, &st, releasesUnknown)
 			} else if n.Kind == parser.NScopeEnd {
@@ -216,13 +85,13 @@ func (p *Program) dataflow(f *Func) {
 		case parser.NBranch:
 			t, e := st.clone(), st.clone()
 			p.branch(f, n, &t, &e)
-			switch bootCPUTest(n.Cond()) + onceTest(f, n.Cond()) {
+			switch p.K.bootCPUTest(n.Cond()) + p.K.onceTest(f, n.Cond()) {
 			case 1:
 				t.boot = true
 			case -1:
 				e.boot = true
 			}
-			onT, onF := paramGuards(f, n.Cond())
+			onT, onF := p.K.paramGuards(f, n.Cond())
 			t.pg = addPG(t.pg, onT)
 			e.pg = addPG(e.pg, onF)
 			outs = []state{t, e}
@@ -342,7 +211,7 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 						// the flags come from local_irq_save()
 						st.irq = st.prevIRQ
 					}
-					if strings.HasSuffix(pr.Name, "_irq") {
+					if pr.IRQForceOn {
 						st.irq = irqOn
 					}
 				}
@@ -365,7 +234,7 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 			// local_irq_save(flags) records the state for the restore; a
 			// plain disable (hard_irq_disable() inside the saved section)
 			// does not overwrite it
-			if strings.HasSuffix(pr.Name, "save") || st.irq != irqOff {
+			if pr.IRQSave || st.irq != irqOff {
 				st.prevIRQ = st.irq
 			}
 			st.irq = irqOff
@@ -374,7 +243,7 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 			if st.irq == irqCaller {
 				st.dropped = true
 			}
-			if strings.HasSuffix(pr.Name, "restore") {
+			if pr.IRQRestore {
 				st.irq = st.prevIRQ
 			} else {
 				st.irq = irqOn
@@ -542,42 +411,6 @@ func (p *Program) paramLock(f *Func, c int32) bool {
 	return false
 }
 
-// lastHeld is the index of the innermost held lock of class c, or -1.
-func lastHeld(st *state, c int32) int {
-	for i := len(st.held) - 1; i >= 0; i-- {
-		if st.held[i].Class == c {
-			return i
-		}
-	}
-	return -1
-}
-
-// releaseHeld drops the innermost held lock of class c; it reports
-// whether one was held.
-func addRel(st *state, c int32) {
-	if !slices.Contains(st.rel, c) {
-		st.rel = append(st.rel, c)
-	}
-}
-
-func addMay(st *state, c int32) {
-	if !slices.Contains(st.may, c) {
-		st.may = append(st.may, c)
-	}
-}
-
-func releaseHeld(st *state, c int32) bool {
-	if j := slices.Index(st.may, c); j >= 0 {
-		st.may = append(st.may[:j], st.may[j+1:]...)
-	}
-	i := lastHeld(st, c)
-	if i < 0 {
-		return false
-	}
-	st.held = append(st.held[:i], st.held[i+1:]...)
-	return true
-}
-
 func hasNestingArg(args []string) bool {
 	for _, a := range args[1:min(len(args), 3)] {
 		if strings.Contains(a, "NESTING") || strings.Contains(a, "SUBCLASS") {
@@ -696,91 +529,11 @@ func callsInText(s string) []textCall {
 	return out
 }
 
-// acquires computes the transitive lock set of f over direct calls.
-func (p *Program) acquires(f *Func) {
-	if f.Acquires == nil {
-		f.Acquires = map[int32]int32{}
-	}
-	for si := range f.Sites {
-		s := &f.Sites[si]
-		if s.Dropped {
-			// the caller's locks were released on the way here: what is
-			// taken now is not taken under them
-			continue
-		}
-		for _, a := range s.Acq {
-			if _, ok := f.Acquires[a.Class]; !ok && len(f.Acquires) < maxAcquires {
-				f.Acquires[a.Class] = int32(si)
-			}
-		}
-		if s.Indirect || s.Prim != nil {
-			continue
-		}
-		for _, t := range s.Targets {
-			if p.Funcs[t].Barrier {
-				continue
-			}
-			for c := range p.Funcs[t].Acquires {
-				if len(f.Acquires) >= maxAcquires {
-					return
-				}
-				if _, ok := f.Acquires[c]; !ok {
-					f.Acquires[c] = int32(si)
-				}
-			}
-		}
-	}
-}
-
-// siteEffect reports whether a site is itself a source of an effect.
-func (p *Program) siteEffect(f *Func, s *Site, e Effect) bool {
-	pr := s.Prim
-	if pr == nil || !s.Reached || s.Dropped {
-		return false
-	}
-	switch e {
-	case EffSleep, EffSleepStrict:
-		if s.Guarded || e == EffSleepStrict && s.BootCPU {
-			// a secondary CPU's idle task never runs the boot CPU's share
-			return false
-		}
-		if e == EffSleepStrict && pr.IdleYield {
-			return false
-		}
-		if pr.UserAccess && s.NoFault {
-			return false
-		}
-		if pr.Sleep {
-			return true
-		}
-		if pr.SleepGFP > 0 {
-			n := &f.Src.Nodes[s.Node]
-			i := pr.SleepGFP - 1
-			return i < len(n.Args) && p.K.BlockingGFP(n.Args[i])
-		}
-	case EffWake, EffWakeTask:
-		return pr.Wake && !p.thisCPUTask(f, &f.Src.Nodes[s.Node])
-	case EffIPI:
-		if pr.IPIWait == 1 {
-			return true
-		}
-		if pr.IPIWait > 1 {
-			n := &f.Src.Nodes[s.Node]
-			i := pr.IPIWait - 2
-			if i < len(n.Args) {
-				a := strings.TrimSpace(n.Args[i])
-				return a != "0" && a != "false"
-			}
-		}
-	}
-	return false
-}
-
 // bootCPUTest reads a test of running on CPU 0: 1 when the condition is
 // true only there (`smp_processor_id() == 0`), -1 when it is false only
 // there (`smp_processor_id() != 0`, `smp_processor_id()`), else 0.
-func bootCPUTest(cond string) int {
-	c := strings.Join(strings.Fields(unwrap(cond)), "")
+func (k *Knowledge) bootCPUTest(cond string) int {
+	c := strings.Join(strings.Fields(k.unwrap(cond)), "")
 	for _, f := range []string{"smp_processor_id()", "raw_smp_processor_id()"} {
 		switch c {
 		case f + "==0", "0==" + f, "!" + f:
@@ -796,8 +549,8 @@ func bootCPUTest(cond string) int {
 // false side runs only on the first call (`if (installed) return;`), 1 for
 // `if (!installed) { ... installed = 1; }`, else 0. The first call is the
 // boot CPU's: secondary CPUs come up after it.
-func onceTest(f *Func, cond string) int {
-	c := strings.TrimSpace(unwrap(cond))
+func (k *Knowledge) onceTest(f *Func, cond string) int {
+	c := strings.TrimSpace(k.unwrap(cond))
 	neg := strings.HasPrefix(c, "!")
 	c = strings.TrimSpace(strings.TrimPrefix(c, "!"))
 	if !slices.Contains(f.Src.OnceFlags, c) {
@@ -807,195 +560,4 @@ func onceTest(f *Func, cond string) int {
 		return 1
 	}
 	return -1
-}
-
-// settle marks the functions whose sleep the program itself settles
-// beforehand: From does not sleep when a definition of Settler calls Via.
-func (p *Program) settle() {
-	for _, st := range p.K.Table.Effects.Settled {
-		holds := false
-		for _, id := range p.byName[st.Settler] {
-			f := p.Funcs[id]
-			for i := range f.Src.Nodes {
-				if n := &f.Src.Nodes[i]; n.Kind == parser.NCall && n.Callee == st.Via {
-					holds = true
-				}
-			}
-		}
-		if holds {
-			for _, id := range p.byName[st.From] {
-				p.Funcs[id].Settled = true
-			}
-		}
-	}
-}
-
-// thisCPUTask reports whether a wakeup call wakes this CPU's own per-CPU
-// task (`wake_up_process(__this_cpu_read(ksoftirqd))`): that task cannot be
-// inside schedule() on another CPU, so try_to_wake_up() does not spin on it.
-func (p *Program) thisCPUTask(f *Func, n *parser.Node) bool {
-	if len(n.Args) == 0 {
-		return false
-	}
-	a := strings.TrimSpace(n.Args[0])
-	if parser.IsThisCPURead(a) {
-		return true
-	}
-	for i := range f.Src.Locals {
-		if l := &f.Src.Locals[i]; l.Name == a {
-			return l.ThisCPU
-		}
-	}
-	return false
-}
-
-// effects propagates may-effects from their source sites to every caller
-// by a reverse breadth-first search, which also gives shortest witnesses.
-func (p *Program) effects() {
-	callers := p.Callers(false)
-	for _, f := range p.Funcs {
-		for e := range f.ViaDirect {
-			f.ViaDirect[e], f.ViaAny[e] = -1, -1
-		}
-	}
-	type source struct{ fn, site int32 }
-	for e := Effect(0); e < numEffects; e++ {
-		// the source sites are the same whichever calls are followed
-		var sources []source
-		for _, f := range p.Funcs {
-			for si := range f.Sites {
-				if p.siteEffect(f, &f.Sites[si], e) {
-					sources = append(sources, source{f.ID, int32(si)})
-					break
-				}
-			}
-		}
-		for _, direct := range []bool{true, false} {
-			via := func(f *Func) *int32 {
-				if direct {
-					return &f.ViaDirect[e]
-				}
-				return &f.ViaAny[e]
-			}
-			queue := make([]int32, 0, len(sources))
-			for _, src := range sources {
-				*via(p.Funcs[src.fn]) = src.site
-				queue = append(queue, src.fn)
-			}
-			for len(queue) > 0 {
-				g := queue[0]
-				queue = queue[1:]
-				if e <= EffSleepStrict && p.Funcs[g].Settled || e == EffWakeTask && p.Funcs[g].WakeQueue {
-					*via(p.Funcs[g]) = -1
-					continue
-				}
-				for _, c := range callers[g] {
-					cf := p.Funcs[c.Caller]
-					s := &cf.Sites[c.Site]
-					if direct && s.Indirect {
-						continue
-					}
-					if e <= EffSleepStrict && s.Guarded || e == EffSleepStrict && s.BootCPU {
-						continue
-					}
-					if v := via(cf); *v < 0 {
-						*v = c.Site
-						queue = append(queue, cf.ID)
-					}
-				}
-			}
-		}
-	}
-}
-
-// Step is one step of a witness path: a call site in a function.
-type Step struct {
-	Func int32
-	Site int32
-}
-
-// EffectPath returns the chain of call sites from f's site si to the
-// source of effect e (the last step is the primitive call).
-func (p *Program) EffectPath(f *Func, si int32, e Effect, direct bool) []Step {
-	var out []Step
-	seen := map[int32]bool{}
-	for len(out) < 64 {
-		out = append(out, Step{f.ID, si})
-		s := &f.Sites[si]
-		if p.siteEffect(f, s, e) {
-			return out
-		}
-		var next *Func
-		for _, t := range s.Targets {
-			tf := p.Funcs[t]
-			v := tf.ViaAny[e]
-			if direct {
-				v = tf.ViaDirect[e]
-			}
-			if v >= 0 && !seen[t] && !tf.Barrier {
-				next = tf
-				si = v
-				break
-			}
-		}
-		if next == nil {
-			return out
-		}
-		seen[next.ID] = true
-		f = next
-	}
-	return out
-}
-
-// HasEffect reports whether calling site s of f may have effect e.
-func (p *Program) HasEffect(f *Func, s *Site, e Effect, direct bool) bool {
-	if p.siteEffect(f, s, e) {
-		return true
-	}
-	if e == EffSleepStrict && s.BootCPU {
-		return false
-	}
-	if direct && s.Indirect {
-		return false
-	}
-	for _, t := range s.Targets {
-		v := p.Funcs[t].ViaAny[e]
-		if direct {
-			v = p.Funcs[t].ViaDirect[e]
-		}
-		if v >= 0 && !p.Funcs[t].Barrier {
-			return true
-		}
-	}
-	return false
-}
-
-// AcquirePath returns the chain of sites from f's site si to the
-// acquisition of class c.
-func (p *Program) AcquirePath(f *Func, si int32, c int32) []Step {
-	var out []Step
-	seen := map[int32]bool{f.ID: true}
-	for len(out) < 64 {
-		out = append(out, Step{f.ID, si})
-		s := &f.Sites[si]
-		for _, a := range s.Acq {
-			if a.Class == c {
-				return out
-			}
-		}
-		var next *Func
-		for _, t := range s.Targets {
-			tf := p.Funcs[t]
-			if v, ok := tf.Acquires[c]; ok && !seen[t] {
-				next, si = tf, v
-				break
-			}
-		}
-		if next == nil {
-			return out
-		}
-		seen[next.ID] = true
-		f = next
-	}
-	return out
 }

@@ -59,9 +59,8 @@ func (p *Program) LockClass(f *Func, expr string) (class string, typed bool) {
 	case strings.HasSuffix(base, ")"):
 		name := strings.TrimSpace(base[:strings.IndexByte(base, '(')])
 		args := parser.SplitArgs([]byte(base[strings.IndexByte(base, '('):]))
-		switch name {
-		case "per_cpu", "per_cpu_ptr", "this_cpu_ptr", "raw_cpu_ptr", "get_cpu_var", "get_cpu_ptr",
-			"this_cpu_read", "__this_cpu_read", "per_cpu_var", "&per_cpu", "__get_cpu_var", "&__get_cpu_var":
+		switch {
+		case p.K.IsPerCPUAccessor(name):
 			if len(args) > 0 {
 				g := strings.TrimPrefix(strings.TrimSpace(args[0]), "&")
 				if v, ok := p.lookupGlobal(f, g); ok {
@@ -71,8 +70,7 @@ func (p *Program) LockClass(f *Func, expr string) (class string, typed bool) {
 					}
 				}
 			}
-		case "container_of", "list_entry", "list_first_entry", "hlist_entry", "list_last_entry",
-			"list_next_entry", "container_of_safe", "rb_entry":
+		case p.K.IsContainerOf(name):
 			if len(args) > 1 {
 				typ, _ = parser.SplitType(args[1])
 			}

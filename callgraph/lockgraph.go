@@ -13,7 +13,7 @@ import (
 // shortest).
 type Reach struct {
 	Entries []int32
-	parent  map[int32]Step // callee -> (caller, site); entries map to Site -1
+	parent  map[int32]SiteRef // callee -> (caller, site); entries map to Site -1
 }
 
 // Reached reports whether f is reachable.
@@ -21,10 +21,10 @@ func (r *Reach) Reached(f int32) bool { _, ok := r.parent[f]; return ok }
 
 // PathTo returns the call chain from an entry point to f: each step is a
 // call site whose callee is the next step's function. The last step is
-// Step{f, -1}.
-func (r *Reach) PathTo(f int32) []Step {
-	var rev []Step
-	cur := Step{f, -1}
+// SiteRef{f, -1}.
+func (r *Reach) PathTo(f int32) []SiteRef {
+	var rev []SiteRef
+	cur := SiteRef{f, -1}
 	for i := 0; i < 256; i++ {
 		rev = append(rev, cur)
 		par, ok := r.parent[cur.Func]
@@ -41,13 +41,12 @@ func (r *Reach) PathTo(f int32) []Step {
 
 // ReachFrom computes what the entries reach through calls (direct only,
 // or through function pointers too). A call the dataflow found
-// unreachable, or made under a sleep guard when skipGuarded, is not
-// followed.
+// unreachable is not followed.
 func (p *Program) ReachFrom(entries []int32, direct bool) *Reach {
-	r := &Reach{Entries: entries, parent: map[int32]Step{}}
+	r := &Reach{Entries: entries, parent: map[int32]SiteRef{}}
 	queue := append([]int32(nil), entries...)
 	for _, e := range entries {
-		r.parent[e] = Step{-1, -1}
+		r.parent[e] = SiteRef{-1, -1}
 	}
 	for len(queue) > 0 {
 		id := queue[0]
@@ -60,7 +59,7 @@ func (p *Program) ReachFrom(entries []int32, direct bool) *Reach {
 			}
 			for _, t := range s.Targets {
 				if _, ok := r.parent[t]; !ok {
-					r.parent[t] = Step{id, int32(si)}
+					r.parent[t] = SiteRef{id, int32(si)}
 					queue = append(queue, t)
 				}
 			}
@@ -87,7 +86,7 @@ type OrderEdge struct {
 	Holder    int32
 	HeldLine  int32
 	HeldCol   int32
-	Path      []Step
+	Path      []SiteRef
 	Witnesses int
 	// Gates are the other classes held at the witness: locks that
 	// serialise this order with any other path holding them too.
@@ -187,7 +186,7 @@ func (p *Program) LockOrder() *LockOrder {
 // a spinning class has the same name.
 func (p *Program) VertexName(id int32) string {
 	ci := p.Classes[id]
-	if SleepingKind(ci.Kind) {
+	if p.K.Sleeping(ci.Kind) {
 		if _, clash := p.classIdx[ci.Name]; clash {
 			return ci.Name + " [" + ci.Kind + "]"
 		}

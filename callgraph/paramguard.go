@@ -42,14 +42,14 @@ func (g ParamGuard) negate() ParamGuard {
 // paramGuards reads the parameter tests of a branch condition: facts for
 // the true successor (every conjunct of a top-level &&) and for the false
 // one (every disjunct of a top-level ||, negated).
-func paramGuards(f *Func, cond string) (onTrue, onFalse []ParamGuard) {
+func (k *Knowledge) paramGuards(f *Func, cond string) (onTrue, onFalse []ParamGuard) {
 	if len(f.Src.Params) == 0 || len(cond) > 200 {
 		return nil, nil
 	}
-	cond = unwrap(cond)
+	cond = k.unwrap(cond)
 	if parts := splitTop(cond, "&&"); len(parts) > 1 {
 		for _, c := range parts {
-			if g, ok := atomGuard(f, c); ok {
+			if g, ok := k.atomGuard(f, c); ok {
 				onTrue = append(onTrue, g)
 			}
 		}
@@ -57,32 +57,33 @@ func paramGuards(f *Func, cond string) (onTrue, onFalse []ParamGuard) {
 	}
 	if parts := splitTop(cond, "||"); len(parts) > 1 {
 		for _, c := range parts {
-			if g, ok := atomGuard(f, c); ok {
+			if g, ok := k.atomGuard(f, c); ok {
 				onFalse = append(onFalse, g.negate())
 			}
 		}
 		return nil, onFalse
 	}
-	if g, ok := atomGuard(f, cond); ok {
+	if g, ok := k.atomGuard(f, cond); ok {
 		return []ParamGuard{g}, []ParamGuard{g.negate()}
 	}
 	return nil, nil
 }
 
-// unwrap strips blanks, outer parentheses and likely()/unlikely().
-func unwrap(s string) string {
+// unwrap strips blanks, outer parentheses and the table's branch hints
+// (likely()/unlikely()).
+func (k *Knowledge) unwrap(s string) string {
 	for {
 		s = strings.TrimSpace(s)
-		switch {
-		case strings.HasPrefix(s, "likely(") && strings.HasSuffix(s, ")") && matchParen(s, 6) == len(s)-1:
-			s = s[7 : len(s)-1]
-		case strings.HasPrefix(s, "unlikely(") && strings.HasSuffix(s, ")") && matchParen(s, 8) == len(s)-1:
-			s = s[9 : len(s)-1]
-		case strings.HasPrefix(s, "(") && matchParen(s, 0) == len(s)-1:
+		if strings.HasPrefix(s, "(") && matchParen(s, 0) == len(s)-1 {
 			s = s[1 : len(s)-1]
-		default:
-			return s
+			continue
 		}
+		i := strings.IndexByte(s, '(')
+		if i > 0 && strings.HasSuffix(s, ")") && k.transparent[s[:i]] && matchParen(s, i) == len(s)-1 {
+			s = s[i+1 : len(s)-1]
+			continue
+		}
+		return s
 	}
 }
 
@@ -109,10 +110,10 @@ func splitTop(s, op string) []string {
 
 // atomGuard reads one test of a parameter: p, !p, p == 0, p != NULL,
 // p & FLAG, !(p & FLAG).
-func atomGuard(f *Func, s string) (ParamGuard, bool) {
-	s = unwrap(s)
+func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
+	s = k.unwrap(s)
 	if strings.HasPrefix(s, "!") && !strings.HasPrefix(s, "!=") {
-		g, ok := atomGuard(f, s[1:])
+		g, ok := k.atomGuard(f, s[1:])
 		return g.negate(), ok
 	}
 	field := ""
@@ -180,7 +181,7 @@ func isConstName(s string) bool {
 }
 
 // contradicts reports whether a constant argument makes a guard false.
-func contradicts(g ParamGuard, arg string) bool {
+func (k *Knowledge) contradicts(g ParamGuard, arg string) bool {
 	a := strings.TrimSpace(arg)
 	for strings.HasPrefix(a, "(") {
 		// a cast such as (void *)0 or (bool)0
@@ -190,7 +191,7 @@ func contradicts(g ParamGuard, arg string) bool {
 		}
 		a = strings.TrimSpace(a[j+1:])
 	}
-	a = unwrap(a)
+	a = k.unwrap(a)
 	nonzeroNum := a == "true" || len(a) > 0 && a[0] >= '1' && a[0] <= '9' && strings.Trim(a, "0123456789UuLl") == ""
 	switch g.Test {
 	case pgTruthy:
@@ -204,7 +205,7 @@ func contradicts(g ParamGuard, arg string) bool {
 		set := map[string]bool{}
 		known := true // every term is a constant
 		for _, part := range strings.Split(a, "|") {
-			part = unwrap(part)
+			part = k.unwrap(part)
 			if !isConstName(part) {
 				known = false
 			}
@@ -225,7 +226,7 @@ func contradicts(g ParamGuard, arg string) bool {
 // the chain through parameters passed on unchanged
 // (find_get_page(m, i) -> pagecache_get_page(m, i, 0, 0) ->
 // __filemap_get_folio(m, i, fgp_flags, gfp), where fgp_flags is 0).
-func (p *Program) Feasible(path []Step) bool {
+func (p *Program) Feasible(path []SiteRef) bool {
 	env := map[string]string{} // the current function's parameters known constant
 	for k := 0; k+1 < len(path); k++ {
 		caller := p.Funcs[path[k].Func]
@@ -242,7 +243,7 @@ func (p *Program) Feasible(path []Step) bool {
 			args[i] = substitute(a, env)
 		}
 		callee := p.Funcs[path[k+1].Func]
-		for _, g := range callee.Sites[path[k+1].Site].PG {
+		for _, g := range callee.Sites[path[k+1].Site].ParamGuards {
 			if int(g.Param) >= len(args) {
 				continue
 			}
@@ -253,7 +254,7 @@ func (p *Program) Feasible(path []Step) bool {
 					continue
 				}
 			}
-			if contradicts(g, v) {
+			if p.K.contradicts(g, v) {
 				return false
 			}
 		}
@@ -364,7 +365,7 @@ func addPG(pg []ParamGuard, add []ParamGuard) []ParamGuard {
 // them off: no callee on it has turned them on before the next call
 // (gather_surplus_pages() drops its caller's spin_lock_irq lock around the
 // work that flushes TLBs).
-func (p *Program) KeepsIRQsOff(path []Step) bool {
+func (p *Program) KeepsIRQsOff(path []SiteRef) bool {
 	for _, st := range path[1:] {
 		if p.Funcs[st.Func].Sites[st.Site].IRQ == irqOn {
 			return false

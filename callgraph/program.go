@@ -22,11 +22,11 @@ type Options struct {
 type Effect uint8
 
 const (
-	EffSleep       Effect = iota // may block (includes cond_resched & co.)
-	EffSleepStrict               // may block, not counting how idle yields
-	EffWake                      // wakes a task (try_to_wake_up)
-	EffWakeTask                  // wakes a named task, not whoever waits on a queue
-	EffIPI                       // sends a synchronous cross-CPU call
+	EffSleep     Effect = iota // may block (includes cond_resched & co.)
+	EffSleepIdle               // may block, not counting how idle yields
+	EffWake                    // wakes a task (try_to_wake_up)
+	EffWakeTask                // wakes a named task, not whoever waits on a queue
+	EffIPI                     // sends a synchronous cross-CPU call
 	numEffects
 )
 
@@ -93,8 +93,9 @@ type Site struct {
 	Targets []int32
 	// Held are the locks held when the call is made (before its effect).
 	Held []Held
-	// PG are the parameter tests that hold on every path to the call.
-	PG []ParamGuard
+	// ParamGuards are the parameter tests that hold on every path to the
+	// call.
+	ParamGuards []ParamGuard
 	// Acq lists the locks a lock primitive at this site acquires.
 	Acq []Held
 }
@@ -445,7 +446,7 @@ func (p *Program) Class(name, kind string, typed bool) int32 {
 	// a sleeping and a spinning lock never share a class, whatever their
 	// names (two `lock` fields of one untyped expression, an accessor)
 	key := name
-	if SleepingKind(kind) {
+	if p.K.Sleeping(kind) {
 		key += "\x00sleeping"
 	}
 	if id, ok := p.classIdx[key]; ok {
@@ -458,17 +459,6 @@ func (p *Program) Class(name, kind string, typed bool) int32 {
 	p.Classes = append(p.Classes, ClassInfo{Name: name, Kind: kind, Typed: typed})
 	p.classIdx[key] = id
 	return id
-}
-
-// SpinningKind reports whether a lock kind spins when contended (holding
-// one makes the context atomic).
-func SpinningKind(kind string) bool {
-	return kind == "raw_spinlock" || kind == "spinlock" || kind == "rwlock" || kind == "seqlock"
-}
-
-// SleepingKind reports whether a lock kind sleeps when contended.
-func SleepingKind(kind string) bool {
-	return kind == "mutex" || kind == "rwsem" || kind == "semaphore"
 }
 
 // Path returns the file path of a function.

@@ -51,6 +51,8 @@ type Table struct {
 		RCUUnlock  []string `toml:"rcu_unlock"`
 		NoFaultOn  []string `toml:"nofault_on"`
 		NoFaultOff []string `toml:"nofault_off"`
+		Save       []string `toml:"save"`
+		Restore    []string `toml:"restore"`
 	} `toml:"irq"`
 	Effects struct {
 		Sleep       []string       `toml:"sleep"`
@@ -61,10 +63,14 @@ type Table struct {
 		WakeQueue   []string       `toml:"wake_queue"`
 		IPISync     map[string]int `toml:"ipi_sync"`
 		SleepGuards []string       `toml:"sleep_guards"`
-		Barrier     []string       `toml:"barrier"`
-		BarrierPath []string       `toml:"barrier_paths"`
-		UserAccess  []string       `toml:"user_access"`
-		Settled     []Settled      `toml:"settled"`
+		// SleepsUnlocked sleep only after dropping the lock they are given.
+		SleepsUnlocked []string `toml:"sleeps_unlocked"`
+		// SleepsPreemptDisabled are made to be called with preemption off.
+		SleepsPreemptDisabled []string  `toml:"sleeps_preempt_disabled"`
+		Barrier               []string  `toml:"barrier"`
+		BarrierPath           []string  `toml:"barrier_paths"`
+		UserAccess            []string  `toml:"user_access"`
+		Settled               []Settled `toml:"settled"`
 	} `toml:"effects"`
 	Contexts struct {
 		Idle            []string         `toml:"idle"`
@@ -72,7 +78,18 @@ type Table struct {
 		HotplugRegister map[string][]int `toml:"hotplug_register"`
 		HotplugNotifier map[string]int   `toml:"hotplug_notifier"`
 		IRQRegister     map[string][]int `toml:"irq_register"`
+		// HotplugStateRegister take the hotplug state as first argument.
+		HotplugStateRegister []string `toml:"hotplug_state_register"`
+		// NotifierField is the callback field of a notifier block.
+		NotifierField string         `toml:"notifier_field"`
+		HotplugStates []HotplugState `toml:"hotplug_states"`
 	} `toml:"contexts"`
+	Kinds map[string]LockKind `toml:"kinds"`
+	Exprs struct {
+		PerCPU      []string `toml:"per_cpu"`
+		ContainerOf []string `toml:"container_of"`
+		Transparent []string `toml:"transparent"`
+	} `toml:"exprs"`
 	Lists struct {
 		Iterators []string `toml:"iterators"`
 		Insert    []string `toml:"insert"`
@@ -85,6 +102,28 @@ type Table struct {
 		Severity map[string]string `toml:"severity"`
 	} `toml:"rules"`
 }
+
+// LockKind is what a kind of lock means (the table's [kinds]).
+type LockKind struct {
+	Spinning      bool `toml:"spinning"`
+	Sleeping      bool `toml:"sleeping"`
+	Exclusive     bool `toml:"exclusive"`
+	Shared        bool `toml:"shared"`
+	ReadRecursive bool `toml:"read_recursive"`
+}
+
+// HotplugState classifies hotplug states by where their callbacks run.
+type HotplugState struct {
+	Match []string `toml:"match"`
+	Runs  string   `toml:"runs"` // "dying-cpu" or "control"
+}
+
+// Where hotplug callbacks run.
+const (
+	HotplugThread   = ""          // the per-CPU hotplug thread (ONLINE)
+	HotplugDyingCPU = "dying-cpu" // the CPU coming or going, IRQs off
+	HotplugControl  = "control"   // the control CPU, target offline
+)
 
 // PrimOp is what a call to a primitive does.
 type PrimOp uint8
@@ -103,6 +142,7 @@ type Prim struct {
 	Kind       string
 	IRQOff     bool // acquiring disables IRQs (irq/irqsave)
 	IRQOn      bool // releasing re-enables IRQs (irq/irqrestore)
+	IRQForceOn bool // releasing turns IRQs on whatever they were (_unlock_irq)
 	BH         bool
 	Read       bool
 	Nested     bool
@@ -112,18 +152,25 @@ type Prim struct {
 	Args       []int
 	IRQDisable bool // local_irq_disable & co.
 	IRQEnable  bool
+	IRQSave    bool // the disable saves the previous state (local_irq_save)
+	IRQRestore bool // the enable restores the saved state (local_irq_restore)
 	PreemptOff bool
 	PreemptOn  bool
 	RCULock    bool
 	RCUUnlock  bool
 	Sleep      bool
-	SleepGFP   int // gfp argument index + 1 (0: not a gfp allocation)
+	GFPArg     int // index of the gfp argument of an allocation (-1: none)
 	IdleYield  bool
 	Wake       bool
-	IPIWait    int // wait argument index + 2 (1: always waits, 0: not an IPI)
+	IPI        bool // a synchronous cross-CPU call
+	IPIWaitArg int  // index of its wait argument (-1: always waits)
 	NoFaultOn  bool
 	NoFaultOff bool
 	UserAccess bool
+	// SleepsUnlocked: sleeps only after dropping its lock argument.
+	SleepsUnlocked bool
+	// SleepsPreemptDisabled: made to be called with preemption off.
+	SleepsPreemptDisabled bool
 }
 
 // Knowledge is the compiled table.
@@ -141,12 +188,16 @@ type Settled struct {
 }
 
 type Knowledge struct {
-	Table    Table
-	prims    map[string]*Prim
-	blocking map[string]bool
-	iters    map[string]bool
-	inserts  map[string]bool
-	barrier  map[string]bool
+	Table       Table
+	prims       map[string]*Prim
+	blocking    map[string]bool
+	iters       map[string]bool
+	inserts     map[string]bool
+	barrier     map[string]bool
+	perCPU      map[string]bool
+	containers  map[string]bool
+	transparent map[string]bool
+	stateRegs   map[string]bool
 }
 
 // LoadKnowledge compiles the embedded table, extended by the given config
@@ -206,11 +257,13 @@ func merge(dst, src reflect.Value) {
 
 func compile(t Table) *Knowledge {
 	k := &Knowledge{Table: t, prims: map[string]*Prim{}, blocking: map[string]bool{},
-		iters: set(t.Lists.Iterators), inserts: set(t.Lists.Insert), barrier: map[string]bool{}}
+		iters: set(t.Lists.Iterators), inserts: set(t.Lists.Insert), barrier: map[string]bool{},
+		perCPU: set(t.Exprs.PerCPU), containers: set(t.Exprs.ContainerOf), transparent: set(t.Exprs.Transparent),
+		stateRegs: set(t.Contexts.HotplugStateRegister)}
 	get := func(n string) *Prim {
 		p := k.prims[n]
 		if p == nil {
-			p = &Prim{Name: n}
+			p = &Prim{Name: n, GFPArg: -1}
 			k.prims[n] = p
 		}
 		return p
@@ -235,7 +288,9 @@ func compile(t Table) *Knowledge {
 			switch lp.IRQ {
 			case "off", "save":
 				p.IRQOff = true
-			case "on", "restore":
+			case "on":
+				p.IRQOn, p.IRQForceOn = true, true
+			case "restore":
 				p.IRQOn = true
 			case "bh", "bh_on":
 				p.BH = true
@@ -259,16 +314,21 @@ func compile(t Table) *Knowledge {
 		{t.Effects.IdleYield, func(p *Prim) { p.IdleYield = true }},
 		{t.Effects.Wake, func(p *Prim) { p.Wake = true }},
 		{t.Effects.UserAccess, func(p *Prim) { p.UserAccess = true }},
+		{t.IRQ.Save, func(p *Prim) { p.IRQDisable, p.IRQSave = true, true }},
+		{t.IRQ.Restore, func(p *Prim) { p.IRQEnable, p.IRQRestore = true, true }},
+		{t.Effects.SleepsUnlocked, func(p *Prim) { p.SleepsUnlocked = true }},
+		{t.Effects.SleepsPreemptDisabled, func(p *Prim) { p.SleepsPreemptDisabled = true }},
 	} {
 		for _, n := range l.names {
 			l.set(get(n))
 		}
 	}
 	for n, i := range t.Effects.SleepGFP {
-		get(n).SleepGFP = i + 1
+		get(n).GFPArg = i
 	}
 	for n, i := range t.Effects.IPISync {
-		get(n).IPIWait = i + 2
+		pr := get(n)
+		pr.IPI, pr.IPIWaitArg = true, i
 	}
 	for _, n := range t.Effects.Barrier {
 		k.barrier[n] = true
@@ -289,6 +349,44 @@ func set(xs []string) map[string]bool {
 
 // Prim returns the primitive called name, or nil.
 func (k *Knowledge) Prim(name string) *Prim { return k.prims[name] }
+
+// Kind returns what a lock kind means (the zero LockKind if unknown).
+func (k *Knowledge) Kind(kind string) LockKind { return k.Table.Kinds[kind] }
+
+// Spinning reports whether a lock kind spins when contended (holding one
+// is atomic context).
+func (k *Knowledge) Spinning(kind string) bool { return k.Table.Kinds[kind].Spinning }
+
+// Sleeping reports whether a lock kind sleeps when contended.
+func (k *Knowledge) Sleeping(kind string) bool { return k.Table.Kinds[kind].Sleeping }
+
+// IsPerCPUAccessor reports whether a call yields its per-CPU variable
+// argument's object (per_cpu(v, cpu)).
+func (k *Knowledge) IsPerCPUAccessor(name string) bool { return k.perCPU[name] }
+
+// IsContainerOf reports whether a call yields an object of the type named
+// by its second argument (container_of(p, type, member)).
+func (k *Knowledge) IsContainerOf(name string) bool { return k.containers[name] }
+
+// IsTransparent reports whether a call in a condition stands for its
+// argument (likely(x)).
+func (k *Knowledge) IsTransparent(name string) bool { return k.transparent[name] }
+
+// HotplugRuns says where the callbacks of a hotplug state run.
+func (k *Knowledge) HotplugRuns(state string) string {
+	for _, h := range k.Table.Contexts.HotplugStates {
+		for _, m := range h.Match {
+			if strings.Contains(state, m) {
+				return h.Runs
+			}
+		}
+	}
+	return HotplugThread
+}
+
+// TakesHotplugState reports whether a hotplug registration call's first
+// argument is the state its callbacks are for.
+func (k *Knowledge) TakesHotplugState(name string) bool { return k.stateRegs[name] }
 
 // IsListIterator reports whether a loop macro walks a list.
 func (k *Knowledge) IsListIterator(name string) bool { return k.iters[name] }

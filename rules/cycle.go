@@ -10,7 +10,7 @@ import (
 
 // LockOrderCycle flags lock classes taken in opposite orders on different
 // paths.
-var LockOrderCycle = &Rule{
+var LockOrderCycle = register(&Rule{
 	ID:    "lock-order-cycle",
 	Name:  "LockOrderCycle",
 	Short: "Lock classes acquired in opposite orders (ABBA deadlock)",
@@ -28,7 +28,7 @@ var LockOrderCycle = &Rule{
 	Severity: Error,
 	Tags:     []string{"concurrency", "deadlock"},
 	Run:      runLockOrderCycle,
-}
+})
 
 // maxCycleDepth is the longest call chain an edge of an error-level cycle
 // may rest on.
@@ -79,7 +79,7 @@ func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
 			why = "a constant argument rules one order's call chain out"
 		case e.Nested:
 			why = "one order carries a nesting annotation"
-		case in.ToRead && e.FromRead && c.P.Classes[cyc[i]].Kind == "rwlock":
+		case in.ToRead && e.FromRead && c.P.K.Kind(c.P.Classes[cyc[i]].Kind).ReadRecursive:
 			why = c.ClassName(cyc[i]) + " is only read-locked on the cycle, and readers do not exclude each other"
 		}
 		if i == 0 {

@@ -2,14 +2,13 @@ package rules
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/lockorder/lockorder/callgraph"
 )
 
 // IPIInHotplug flags synchronous cross-CPU calls made from CPU-hotplug
 // callbacks or with IRQs disabled.
-var IPIInHotplug = &Rule{
+var IPIInHotplug = register(&Rule{
 	ID:    "ipi-in-hotplug",
 	Name:  "IPIInHotplug",
 	Short: "Synchronous cross-CPU call from a CPU-hotplug callback or with IRQs disabled",
@@ -27,15 +26,15 @@ var IPIInHotplug = &Rule{
 	Severity: Warning,
 	Tags:     []string{"concurrency", "hotplug", "ipi"},
 	Run:      runIPIInHotplug,
-}
+})
 
 // hotplugKind classifies where a hotplug callback runs from the state it
 // is registered for.
-func hotplugKind(state string) (Severity, string, bool) {
-	switch {
-	case strings.Contains(state, "STARTING"), strings.Contains(state, "DYING"):
+func hotplugKind(k *callgraph.Knowledge, state string) (Severity, string, bool) {
+	switch k.HotplugRuns(state) {
+	case callgraph.HotplugDyingCPU:
 		return Error, "runs on the hotplugged CPU with IRQs disabled", true
-	case strings.Contains(state, "PREPARE"), strings.Contains(state, "CPUHP_BP_"), strings.Contains(state, "DEAD"):
+	case callgraph.HotplugControl:
 		return 0, "", false
 	default:
 		return Note, "runs in the per-CPU hotplug thread", true
@@ -48,7 +47,7 @@ func runIPIInHotplug(c *Context) []Finding {
 	var out []Finding
 	seen := map[[2]int32]bool{}
 	report := func(r callgraph.Registration, sev Severity, why string) {
-		fn := p.Funcs[r.Fn]
+		fn := p.Funcs[r.Handler]
 		for si := range fn.Sites {
 			s := &fn.Sites[si]
 			if !s.Reached || seen[[2]int32{fn.ID, int32(si)}] || !p.HasEffect(fn, s, callgraph.EffIPI, true) {
@@ -58,17 +57,14 @@ func runIPIInHotplug(c *Context) []Finding {
 			out = append(out, ipiFinding(c, fn, int32(si), sev, &r, why))
 		}
 	}
-	for _, r := range p.Notifiers(t.HotplugNotifier, "notifier_call") {
+	for _, r := range p.Notifiers(t.HotplugNotifier, t.NotifierField) {
 		report(r, Warning, fmt.Sprintf("is a CPU-hotplug notifier (%s registered by %s())", r.Var, r.Via))
 	}
 	for _, r := range p.Registered(t.HotplugRegister) {
-		n := &p.Funcs[r.Func].Src.Nodes[p.Funcs[r.Func].Sites[r.Site].Node]
-		if strings.HasPrefix(r.Via, "cpuhp_") || strings.HasPrefix(r.Via, "__cpuhp_") {
-			state := ""
-			if len(n.Args) > 0 {
-				state = strings.TrimSpace(n.Args[0])
-			}
-			sev, how, ok := hotplugKind(state)
+		rf := p.Funcs[r.Caller]
+		if p.K.TakesHotplugState(r.Via) {
+			state := p.CallArg(rf, &rf.Sites[r.Site], 0)
+			sev, how, ok := hotplugKind(p.K, state)
 			if ok {
 				report(r, sev, fmt.Sprintf("is a CPU-hotplug callback for %s (%s() registers it; it %s)", state, r.Via, how))
 			}
@@ -113,10 +109,10 @@ func ipiFinding(c *Context, f *callgraph.Func, si int32, sev Severity, r *callgr
 	tf := ThreadFlow{Name: "CPU0 (waits for the IPI)"}
 	fd := Finding{Severity: sev, Loc: c.SiteLoc(f.ID, si), Fix: "do not wait: send the call with wait=0, or do the per-CPU work on the CPU itself"}
 	if r != nil {
-		tf.Steps = append(tf.Steps, Step{Loc: c.SiteLoc(r.Func, r.Site),
+		tf.Steps = append(tf.Steps, Step{Loc: c.SiteLoc(r.Caller, r.Site),
 			Message: fmt.Sprintf("%s() registers %s() as a CPU-hotplug callback", r.Via, f.Src.Name)})
 		tf.Steps = append(tf.Steps, Step{Loc: c.FuncLoc(f.ID), Message: fmt.Sprintf("%s() %s", f.Src.Name, why)})
-		fd.Related = []Step{{Loc: c.SiteLoc(r.Func, r.Site), Message: "hotplug callback registered here"}}
+		fd.Related = []Step{{Loc: c.SiteLoc(r.Caller, r.Site), Message: "hotplug callback registered here"}}
 		fd.Message = fmt.Sprintf("synchronous IPI from a CPU-hotplug callback: %s() calls %s(), which waits in %s() for the target CPU",
 			f.Src.Name, s.Callee, ipi)
 		if s.Callee == ipi {

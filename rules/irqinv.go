@@ -27,9 +27,9 @@ func irqInversions(c *Context) []Finding {
 	var handlers []int32
 	regOf := map[int32]callgraph.Registration{}
 	for _, r := range regs {
-		if _, ok := regOf[r.Fn]; !ok {
-			regOf[r.Fn] = r
-			handlers = append(handlers, r.Fn)
+		if _, ok := regOf[r.Handler]; !ok {
+			regOf[r.Handler] = r
+			handlers = append(handlers, r.Handler)
 		}
 	}
 	reach := p.ReachFrom(handlers, true)
@@ -42,7 +42,7 @@ func irqInversions(c *Context) []Finding {
 		f := p.Funcs[id]
 		for si := range f.Sites {
 			for _, a := range f.Sites[si].Acq {
-				if _, ok := inIRQ[a.Class]; ok || !p.Classes[a.Class].Typed || a.Trylock || !callgraph.SpinningKind(p.Classes[a.Class].Kind) {
+				if _, ok := inIRQ[a.Class]; ok || !p.Classes[a.Class].Typed || a.Trylock || !p.K.Spinning(p.Classes[a.Class].Kind) {
 					continue
 				}
 				entry := id
@@ -94,8 +94,8 @@ func irqFinding(c *Context, f *callgraph.Func, si int32, a callgraph.Held, sleep
 			f.Src.Name, f.Sites[sleep].Callee)},
 		Step{Loc: c.SiteLoc(f.ID, si), Message: fmt.Sprintf("%s taken with IRQs still enabled", class)})
 	irq := ThreadFlow{Name: "CPU0 (hard IRQ on the same CPU)"}
-	handler := p.Funcs[ia.reg.Fn]
-	irq.Steps = append(irq.Steps, Step{Loc: c.SiteLoc(ia.reg.Func, ia.reg.Site),
+	handler := p.Funcs[ia.reg.Handler]
+	irq.Steps = append(irq.Steps, Step{Loc: c.SiteLoc(ia.reg.Caller, ia.reg.Site),
 		Message: fmt.Sprintf("%s() registered as a hard-IRQ handler by %s()", handler.Src.Name, ia.reg.Via)})
 	chain := reach.PathTo(ia.fn)
 	if n := len(chain); n > 0 && chain[n-1].Site < 0 {
@@ -110,7 +110,7 @@ func irqFinding(c *Context, f *callgraph.Func, si int32, a callgraph.Held, sleep
 		Message: fmt.Sprintf("IRQ inversion: %s() takes %s with IRQs enabled, and the hard-IRQ handler %s() "+
 			"takes it too: an interrupt on this CPU deadlocks", f.Src.Name, class, handler.Src.Name),
 		Flows: []ThreadFlow{proc, irq},
-		Related: []Step{{Loc: c.SiteLoc(ia.reg.Func, ia.reg.Site), Message: "handler registered here"},
+		Related: []Step{{Loc: c.SiteLoc(ia.reg.Caller, ia.reg.Site), Message: "handler registered here"},
 			{Loc: c.SiteLoc(ia.fn, ia.site), Message: class + " taken in hard-IRQ context here"}},
 		Key: []string{"irq-inversion", class, f.Src.Name, handler.Src.Name},
 		Fix: fmt.Sprintf("take %s with spin_lock_irqsave()/spin_lock_irq() outside the handler", class),

@@ -6,12 +6,11 @@ import (
 	"strings"
 
 	"github.com/lockorder/lockorder/callgraph"
-	"github.com/lockorder/lockorder/parser"
 )
 
 // ListWalkUnderSem flags an unbounded list walk with real per-element work
 // reached while a caller holds a sleeping lock.
-var ListWalkUnderSem = &Rule{
+var ListWalkUnderSem = register(&Rule{
 	ID:    "list-walk-under-sem",
 	Name:  "ListWalkUnderSem",
 	Short: "Unbounded list walk with per-element work under a held semaphore or mutex",
@@ -30,16 +29,15 @@ var ListWalkUnderSem = &Rule{
 	Severity: Warning,
 	Tags:     []string{"concurrency", "latency", "lists"},
 	Run:      runListWalkUnderSem,
-}
+})
 
 // walk is an unbounded list walk with per-element work.
 type walk struct {
 	fn    int32
-	node  int32
+	lw    *callgraph.ListWalk
 	list  string // owner.field
 	work  []string
 	heavy bool // the work includes an IPI or an indirect call
-	body  map[int32]bool
 }
 
 func runListWalkUnderSem(c *Context) []Finding {
@@ -48,8 +46,8 @@ func runListWalkUnderSem(c *Context) []Finding {
 	walks := map[int32][]*walk{}
 	var srcs []int32
 	for _, f := range p.Funcs {
-		for ni := range f.Src.Nodes {
-			if w := unboundedWalk(p, f, int32(ni), bounded); w != nil {
+		for _, lw := range p.ListWalks(f) {
+			if w := unboundedWalk(p, f, lw, bounded); w != nil {
 				if len(walks[f.ID]) == 0 {
 					srcs = append(srcs, f.ID)
 				}
@@ -68,7 +66,7 @@ func runListWalkUnderSem(c *Context) []Finding {
 			// a lock taken in this very function before the walk
 			for si := range f.Sites {
 				s := &f.Sites[si]
-				if h, ok := heldSleeping(p, s); ok && h.Site >= 0 && w.body[s.Node] && !w.body[f.Sites[h.Site].Node] {
+				if h, ok := heldSleeping(p, s); ok && h.Site >= 0 && w.lw.Encloses(s) && !w.lw.Encloses(&f.Sites[h.Site]) {
 					out = append(out, walkFinding(c, w, f, int32(si), h, nil, true))
 					break
 				}
@@ -85,11 +83,11 @@ func runListWalkUnderSem(c *Context) []Finding {
 			f     *callgraph.Func
 			si    int32
 			h     callgraph.Held
-			chain []callgraph.Step
+			chain []callgraph.SiteRef
 		}
 		var holders []holder
 		classes := map[int32]bool{}
-		p.UpFrom(callers, src, maxWalkDepth, maxWalkVisit, func(hf *callgraph.Func, si int32, chain func() []callgraph.Step) bool {
+		p.UpFrom(callers, src, maxWalkDepth, maxWalkVisit, func(hf *callgraph.Func, si int32, chain func() []callgraph.SiteRef) bool {
 			if h, ok := heldSleeping(p, &hf.Sites[si]); ok && !classes[h.Class] {
 				classes[h.Class] = true
 				holders = append(holders, holder{hf, si, h, chain()})
@@ -107,7 +105,7 @@ func runListWalkUnderSem(c *Context) []Finding {
 					return 2
 				}
 			}
-			if ci.Kind == "rwsem" {
+			if k := p.K.Kind(ci.Kind); k.Sleeping && k.Shared {
 				return 1
 			}
 			return 0
@@ -147,7 +145,7 @@ func heldSleeping(p *callgraph.Program, s *callgraph.Site) (callgraph.Held, bool
 	}
 	for _, h := range s.Held {
 		ci := p.Classes[h.Class]
-		if callgraph.SleepingKind(ci.Kind) && !h.Trylock {
+		if p.K.Sleeping(ci.Kind) && !h.Trylock {
 			return h, true
 		}
 	}
@@ -169,11 +167,11 @@ func boundedLists(p *callgraph.Program) map[string]bool {
 			if !s.Reached || !p.K.IsListInsert(s.Callee) {
 				continue
 			}
-			n := &f.Src.Nodes[s.Node]
-			if len(n.Args) < 2 {
+			args := p.CallArgs(f, s)
+			if len(args) < 2 {
 				continue
 			}
-			if owner, field, ok := p.FieldOf(f, n.Args[1]); ok {
+			if owner, field, ok := p.FieldOf(f, args[1]); ok {
 				k := owner + "." + field
 				inserters[k] = append(inserters[k], f)
 			}
@@ -185,7 +183,7 @@ func boundedLists(p *callgraph.Program) map[string]bool {
 		counters := counterFields(p, owner)
 		limited := false
 		for _, f := range fs {
-			if comparesAny(f, counters) {
+			if p.ComparesField(f, counters) {
 				limited = true
 				break
 			}
@@ -207,128 +205,10 @@ func counterFields(p *callgraph.Program, owner string) []string {
 	return out
 }
 
-// comparesAny reports whether f compares one of the fields against
-// something in a branch condition or an assertion's argument
-// (`if (n->count >= max)`, `WARN_ON(n->len > limit)`).
-func comparesAny(f *callgraph.Func, fields []string) bool {
-	for i := range f.Src.Nodes {
-		n := &f.Src.Nodes[i]
-		texts := n.Args
-		if n.Kind == parser.NBranch {
-			texts = []string{n.Cond()}
-		}
-		for _, t := range texts {
-			for _, fl := range fields {
-				if comparesField(t, fl) {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// comparesField reports whether text compares `->field` or `.field` with
-// <, <=, > or >=.
-func comparesField(text, field string) bool {
-	for i := 0; ; {
-		j := strings.Index(text[i:], field)
-		if j < 0 {
-			return false
-		}
-		at := i + j
-		end := at + len(field)
-		i = end
-		if end < len(text) && isIdent(text[end]) {
-			continue
-		}
-		member := at >= 2 && text[at-2:at] == "->" || at >= 1 && text[at-1] == '.'
-		if !member {
-			continue
-		}
-		if relAfter(text[end:]) || relBefore(text[:exprStart(text, at)]) {
-			return true
-		}
-	}
-}
-
-func isIdent(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-// relAfter: the text after an operand starts with a relational operator.
-func relAfter(s string) bool {
-	s = strings.TrimLeft(s, " \t\n)")
-	if s == "" {
-		return false
-	}
-	switch s[0] {
-	case '<', '>':
-		return len(s) == 1 || s[1] != s[0]
-	}
-	return false
-}
-
-// relBefore: the text before an operand ends with a relational operator.
-func relBefore(s string) bool {
-	s = strings.TrimRight(s, " \t\n(")
-	n := len(s)
-	if n == 0 {
-		return false
-	}
-	if s[n-1] == '=' && n >= 2 && (s[n-2] == '<' || s[n-2] == '>') {
-		s, n = s[:n-1], n-1
-	}
-	switch s[n-1] {
-	case '<', '>':
-		if n >= 2 && (s[n-2] == s[n-1] || s[n-1] == '>' && s[n-2] == '-') {
-			return false
-		}
-		return true
-	}
-	return false
-}
-
-// exprStart walks back from a member name over `a->b.c[i]` to where the
-// operand starts.
-func exprStart(s string, i int) int {
-	for i > 0 {
-		switch {
-		case isIdent(s[i-1]):
-			i--
-		case s[i-1] == '.':
-			i--
-		case i >= 2 && s[i-2:i] == "->":
-			i -= 2
-		case s[i-1] == ']' || s[i-1] == ')':
-			depth := 0
-			for i > 0 {
-				i--
-				if s[i] == ']' || s[i] == ')' {
-					depth++
-				} else if s[i] == '[' || s[i] == '(' {
-					depth--
-					if depth == 0 {
-						break
-					}
-				}
-			}
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// unboundedWalk returns the walk at node ni of f when it is a list
-// iterator over a struct field that is not bounded and whose body does
-// real work.
-func unboundedWalk(p *callgraph.Program, f *callgraph.Func, ni int32, bounded map[string]bool) *walk {
-	n := &f.Src.Nodes[ni]
-	if n.Kind != parser.NLoop || !p.K.IsListIterator(n.Iter()) || len(n.Args) < 2 || len(n.Succ) < 2 {
-		return nil
-	}
-	owner, field, ok := p.FieldOf(f, n.Args[1])
+// unboundedWalk returns the walk lw of f when it is over a struct field
+// that is not bounded and its body does real work.
+func unboundedWalk(p *callgraph.Program, f *callgraph.Func, lw *callgraph.ListWalk, bounded map[string]bool) *walk {
+	owner, field, ok := p.FieldOf(f, lw.List)
 	if !ok {
 		return nil
 	}
@@ -337,12 +217,7 @@ func unboundedWalk(p *callgraph.Program, f *callgraph.Func, ni int32, bounded ma
 		// bounded, or nothing in the scanned code inserts into it
 		return nil
 	}
-	body := loopBody(f.Src.Nodes, ni)
-	w := &walk{fn: f.ID, node: ni, list: list, body: body}
-	siteOf := map[int32]int32{}
-	for si := range f.Sites {
-		siteOf[f.Sites[si].Node] = int32(si)
-	}
+	w := &walk{fn: f.ID, lw: lw, list: list}
 	kinds := map[string]bool{}
 	add := func(k string, heavy bool) {
 		if !kinds[k] {
@@ -351,28 +226,21 @@ func unboundedWalk(p *callgraph.Program, f *callgraph.Func, ni int32, bounded ma
 		}
 		w.heavy = w.heavy || heavy
 	}
-	for _, bi := range sortedNodes(body) {
-		bn := &f.Src.Nodes[bi]
-		switch bn.Kind {
-		case parser.NLoop:
-			if bn.Iter() != "for" && bn.Iter() != "while" && bn.Iter() != "do" {
-				add("a nested walk ("+bn.Iter()+")", false)
-			}
-		case parser.NCall:
-			si, ok := siteOf[bi]
-			if !ok {
-				continue
-			}
-			s := &f.Sites[si]
-			switch {
-			case !s.Indirect && p.HasEffect(f, s, callgraph.EffIPI, true) &&
-				len(p.EffectPath(f, si, callgraph.EffIPI, true)) <= maxWorkDepth:
-				add(fmt.Sprintf("a synchronous IPI or TLB flush (%s())", s.Callee), true)
-			case s.Indirect && indirectIPI(p, s):
-				add(fmt.Sprintf("an indirect call that sends IPIs (%s->%s())", n2(bn.Recv()), s.Callee), true)
-			case len(s.Acq) > 0 && s.Prim != nil && s.Prim.Op == callgraph.OpAcquire:
-				add(fmt.Sprintf("a lock round trip (%s())", s.Callee), false)
-			}
+	for _, it := range lw.Body() {
+		if it.Site < 0 {
+			add("a nested walk ("+it.Nested+")", false)
+			continue
+		}
+		si := it.Site
+		s := &f.Sites[si]
+		switch {
+		case !s.Indirect && p.HasEffect(f, s, callgraph.EffIPI, true) &&
+			len(p.EffectPath(f, si, callgraph.EffIPI, true)) <= maxWorkDepth:
+			add(fmt.Sprintf("a synchronous IPI or TLB flush (%s())", s.Callee), true)
+		case s.Indirect && indirectIPI(p, s):
+			add(fmt.Sprintf("an indirect call that sends IPIs (%s->%s())", n2(p.CallRecv(f, s)), s.Callee), true)
+		case len(s.Acq) > 0 && s.Prim != nil && s.Prim.Op == callgraph.OpAcquire:
+			add(fmt.Sprintf("a lock round trip (%s())", s.Callee), false)
 		}
 	}
 	if len(w.work) == 0 {
@@ -406,58 +274,11 @@ func n2(recv string) string {
 	return recv
 }
 
-// loopBody returns the nodes of the loop at head: reachable from the body
-// entry without passing the head or the exit, and able to come back to the
-// head.
-func loopBody(nodes []parser.Node, head int32) map[int32]bool {
-	entry, exit := nodes[head].Succ[0], nodes[head].Succ[1]
-	fwd := map[int32]bool{}
-	stack := []int32{entry}
-	for len(stack) > 0 {
-		x := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if x < 0 || x == head || x == exit || fwd[x] || int(x) >= len(nodes) {
-			continue
-		}
-		fwd[x] = true
-		stack = append(stack, nodes[x].Succ...)
-	}
-	// keep what can get back to the head
-	back := map[int32]bool{}
-	changed := true
-	for changed {
-		changed = false
-		for x := range fwd {
-			if back[x] {
-				continue
-			}
-			for _, s := range nodes[x].Succ {
-				if s == head || back[s] {
-					back[x] = true
-					changed = true
-					break
-				}
-			}
-		}
-	}
-	return back
-}
-
-func sortedNodes(m map[int32]bool) []int32 {
-	out := make([]int32, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
-func walkFinding(c *Context, w *walk, hf *callgraph.Func, hsi int32, h callgraph.Held, path []callgraph.Step, local bool) Finding {
+func walkFinding(c *Context, w *walk, hf *callgraph.Func, hsi int32, h callgraph.Held, path []callgraph.SiteRef, local bool) Finding {
 	p := c.P
 	wf := p.Funcs[w.fn]
-	wn := &wf.Src.Nodes[w.node]
 	class := c.ClassName(h.Class)
-	loopLoc := Location{Path: p.Path(wf), Line: int(wn.Line), Col: int(wn.Col), Func: wf.Src.Name}
+	loopLoc := Location{Path: p.Path(wf), Line: int(w.lw.Line), Col: int(w.lw.Col), Func: wf.Src.Name}
 	heldLoc := Location{Path: p.Path(hf), Line: int(h.Line), Col: int(h.Col), Func: hf.Src.Name}
 	tf := ThreadFlow{Name: "lock holder"}
 	tf.Steps = append(tf.Steps, Step{Loc: heldLoc, Message: class + " acquired"})
@@ -465,7 +286,7 @@ func walkFinding(c *Context, w *walk, hf *callgraph.Func, hsi int32, h callgraph
 		tf.Steps = append(tf.Steps, c.CallSteps(path)...)
 	}
 	tf.Steps = append(tf.Steps, Step{Loc: loopLoc, Message: fmt.Sprintf("%s() walks %s (%s); per element: %s",
-		wf.Src.Name, w.list, wn.Iter(), strings.Join(w.work, ", "))})
+		wf.Src.Name, w.list, w.lw.Iter, strings.Join(w.work, ", "))})
 	sev := Warning
 	if !w.heavy {
 		sev = Note

@@ -138,7 +138,7 @@ func (c *Context) SiteLoc(id, si int32) Location {
 func (c *Context) ClassName(id int32) string { return c.P.Classes[id].Name }
 
 // CallSteps describes a witness chain of call sites.
-func (c *Context) CallSteps(path []callgraph.Step) []Step {
+func (c *Context) CallSteps(path []callgraph.SiteRef) []Step {
 	var out []Step
 	for _, st := range path {
 		if st.Site < 0 {
@@ -152,11 +152,29 @@ func (c *Context) CallSteps(path []callgraph.Step) []Step {
 	return out
 }
 
+// registry holds every rule; each rule file registers its rules.
+var registry []*Rule
+
+func register(r *Rule) *Rule {
+	registry = append(registry, r)
+	return r
+}
+
 // All returns every rule, in ID order.
 func All() []*Rule {
-	rs := []*Rule{WakeupUnderLock, LockOrderCycle, SleepInIdle, SleepInAtomic, IPIInHotplug, ListWalkUnderSem}
+	rs := slices.Clone(registry)
 	sort.Slice(rs, func(i, j int) bool { return rs[i].ID < rs[j].ID })
 	return rs
+}
+
+// MarkdownTable is the README's table of rules: ID and one line each.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| rule | severity | what it flags |\n|---|---|---|\n")
+	for _, r := range All() {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", r.ID, r.Severity, r.Short)
+	}
+	return b.String()
 }
 
 // ByID finds a rule.
@@ -228,7 +246,7 @@ func Configure(rs []*Rule, disable []string, severity map[string]string) ([]*Rul
 // weak reports whether a witness chain is too weak for an error or a
 // warning: longer than max calls (a long may-chain), or ruled out by a
 // constant argument passed along it. Such findings are notes.
-func weak(p *callgraph.Program, path []callgraph.Step, max int) bool {
+func weak(p *callgraph.Program, path []callgraph.SiteRef, max int) bool {
 	return len(path) > max || !p.Feasible(path)
 }
 
@@ -293,4 +311,23 @@ func RelPaths(fs []Finding, base string) {
 			f.Related[j].Loc.Path = rel(f.Related[j].Loc.Path)
 		}
 	}
+}
+
+// Introduced runs the rules over the head and the base program of a change
+// and returns the head's findings whose fingerprint the base lacks, with
+// the counts on each side. Severities are the rules' own (apply a config's
+// overrides to the result).
+func Introduced(head, base *callgraph.Program, rs []*Rule, strict bool) (introduced []Finding, nHead, nBase int) {
+	headFindings := Run(NewContext(head, strict), rs)
+	baseFindings := Run(NewContext(base, strict), rs)
+	known := map[string]bool{}
+	for _, f := range baseFindings {
+		known[f.Fingerprint] = true
+	}
+	for _, f := range headFindings {
+		if !known[f.Fingerprint] {
+			introduced = append(introduced, f)
+		}
+	}
+	return introduced, len(headFindings), len(baseFindings)
 }

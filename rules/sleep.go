@@ -2,13 +2,12 @@ package rules
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/lockorder/lockorder/callgraph"
 )
 
 // SleepInIdle flags a blocking call reachable from the idle task.
-var SleepInIdle = &Rule{
+var SleepInIdle = register(&Rule{
 	ID:    "sleep-in-idle",
 	Name:  "SleepInIdle",
 	Short: "A call that may block is reachable from the idle task",
@@ -23,10 +22,10 @@ var SleepInIdle = &Rule{
 	Severity: Error,
 	Tags:     []string{"concurrency", "scheduler", "idle"},
 	Run:      runSleepInIdle,
-}
+})
 
 // SleepInAtomic flags a blocking call made in atomic context.
-var SleepInAtomic = &Rule{
+var SleepInAtomic = register(&Rule{
 	ID:    "sleep-in-atomic",
 	Name:  "SleepInAtomic",
 	Short: "A call that may block is made with a spinlock held, IRQs off, preemption off or under RCU",
@@ -41,7 +40,7 @@ var SleepInAtomic = &Rule{
 	Severity: Error,
 	Tags:     []string{"concurrency", "atomic-context"},
 	Run:      runSleepInAtomic,
-}
+})
 
 // maxAtomicDepth is the longest call chain a sleep-in-atomic error or
 // warning may rest on; longer chains are notes.
@@ -63,14 +62,14 @@ func runSleepInIdle(c *Context) []Finding {
 		f := p.Funcs[id]
 		for si := range f.Sites {
 			s := &f.Sites[si]
-			if !s.Reached || !p.HasEffect(f, s, callgraph.EffSleepStrict, true) {
+			if !s.Reached || !p.HasEffect(f, s, callgraph.EffSleepIdle, true) {
 				continue
 			}
 			// a call into another idle entry point is reported there
 			if callsEntry(s.Targets, isEntry) {
 				continue
 			}
-			path := p.EffectPath(f, int32(si), callgraph.EffSleepStrict, true)
+			path := p.EffectPath(f, int32(si), callgraph.EffSleepIdle, true)
 			last := path[len(path)-1]
 			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
 			sev := Error
@@ -116,11 +115,11 @@ func runSleepInAtomic(c *Context) []Finding {
 			path := p.EffectPath(f, int32(si), callgraph.EffSleep, direct)
 			last := path[len(path)-1]
 			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
-			if key == "preempt-off" && sleeper == "schedule_preempt_disabled" {
+			if sp := p.K.Prim(sleeper); key == "preempt-off" && sp != nil && sp.SleepsPreemptDisabled {
 				// made to be called with preemption disabled
 				continue
 			}
-			if s.Prim != nil && strings.HasPrefix(s.Callee, "cond_resched_") && onlyLockPassed(c, f, s) {
+			if s.Prim != nil && s.Prim.SleepsUnlocked && onlyLockPassed(c, f, s) {
 				// cond_resched_lock(l) drops l, the only lock held, to sleep
 				continue
 			}
@@ -164,7 +163,7 @@ func runSleepInAtomic(c *Context) []Finding {
 func atomicContext(c *Context, f *callgraph.Func, s *callgraph.Site) (desc string, loc Location, key string, irqOnly bool) {
 	p := c.P
 	for _, h := range s.Held {
-		if !callgraph.SpinningKind(p.Classes[h.Class].Kind) || !p.Classes[h.Class].Typed && h.Trylock {
+		if !p.K.Spinning(p.Classes[h.Class].Kind) || !p.Classes[h.Class].Typed && h.Trylock {
 			continue
 		}
 		name := c.ClassName(h.Class)
@@ -196,11 +195,11 @@ func callsEntry(targets []int32, isEntry map[int32]bool) bool {
 // onlyLockPassed reports whether the lock a cond_resched_lock()-style call
 // is given is the only thing making the site atomic.
 func onlyLockPassed(c *Context, f *callgraph.Func, s *callgraph.Site) bool {
-	n := &f.Src.Nodes[s.Node]
-	if len(n.Args) == 0 || len(s.Held) != 1 || s.Preempt > 0 || s.RCU > 0 {
+	args := c.P.CallArgs(f, s)
+	if len(args) == 0 || len(s.Held) != 1 || s.Preempt > 0 || s.RCU > 0 {
 		return false
 	}
-	name, _ := c.P.LockClass(f, n.Args[0])
+	name, _ := c.P.LockClass(f, args[0])
 	h := s.Held[0]
 	return c.P.Classes[h.Class].Name == name && (!h.IRQOff && !s.IRQsOff())
 }

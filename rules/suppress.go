@@ -65,6 +65,7 @@ func SuppressInline(p *callgraph.Program, fs []Finding) (problems []string) {
 		funcLine[[2]string{p.Path(f), f.Src.Name}] = int(f.Src.Line)
 	}
 	reported := map[string]bool{}
+	used := map[string]bool{}
 	for i := range fs {
 		f := &fs[i]
 		ls := get(f.Loc.Path)
@@ -92,7 +93,25 @@ func SuppressInline(p *callgraph.Program, fs []Finding) (problems []string) {
 				continue
 			}
 			f.Suppressed = &Suppression{Kind: "inSource", Justification: ig.reason}
+			used[fmt.Sprintf("%s:%d", f.Loc.Path, ln)] = true
 			break
+		}
+	}
+	// comments that suppress nothing: stale after a fix, or misplaced
+	for _, file := range p.Files {
+		for _, ln := range file.Ignores {
+			at := fmt.Sprintf("%s:%d", file.Path, ln)
+			if used[at] || reported[at] {
+				continue
+			}
+			ls := get(file.Path)
+			if int(ln) > len(ls) {
+				continue
+			}
+			if ig, ok := parseIgnore(ls[ln-1]); ok && ig.reason != "" {
+				problems = append(problems, fmt.Sprintf("%s: 'lockorder: ignore %s' suppresses no finding of this scan",
+					at, strings.Join(ig.rules, ", ")))
+			}
 		}
 	}
 	return problems

@@ -8,7 +8,7 @@ import (
 
 // WakeupUnderLock flags a task wakeup made while a spinning lock is held
 // with IRQs off, where the scheduler core takes the same lock class.
-var WakeupUnderLock = &Rule{
+var WakeupUnderLock = register(&Rule{
 	ID:    "wakeup-under-lock",
 	Name:  "WakeupUnderLock",
 	Short: "Task wakeup under an IRQ-off spinlock that the scheduler core also takes",
@@ -27,7 +27,7 @@ var WakeupUnderLock = &Rule{
 	Severity: Error,
 	Tags:     []string{"concurrency", "deadlock", "scheduler"},
 	Run:      runWakeupUnderLock,
-}
+})
 
 // Evidence limits: the seed's chains are 2 calls on the waker's side and
 // 4 on the scheduler's. Longer may-chains are too weak to be an error.
@@ -75,8 +75,7 @@ func runWakeupUnderLock(c *Context) []Finding {
 				continue
 			}
 			for _, h := range s.Held {
-				kind := p.Classes[h.Class].Kind
-				if kind != "raw_spinlock" && kind != "spinlock" {
+				if k := p.K.Kind(p.Classes[h.Class].Kind); !k.Spinning || !k.Exclusive {
 					continue
 				}
 				if !h.IRQOff && !s.IRQsOff() {
@@ -160,7 +159,7 @@ func wakeFinding(c *Context, f *callgraph.Func, si int32, h callgraph.Held, sche
 }
 
 // wakeQueueStep names the first wait-queue wakeup on a wakeup path.
-func wakeQueueStep(p *callgraph.Program, path []callgraph.Step) string {
+func wakeQueueStep(p *callgraph.Program, path []callgraph.SiteRef) string {
 	for _, st := range path {
 		for _, t := range p.Funcs[st.Func].Sites[st.Site].Targets {
 			if p.Funcs[t].WakeQueue {
@@ -173,7 +172,7 @@ func wakeQueueStep(p *callgraph.Program, path []callgraph.Step) string {
 
 // reachChain returns the call chain from a scheduler-core entry to the
 // call that leads into the function taking the lock.
-func reachChain(r *callgraph.Reach, sa schedAcq) []callgraph.Step {
+func reachChain(r *callgraph.Reach, sa schedAcq) []callgraph.SiteRef {
 	steps := r.PathTo(sa.fn)
 	// the last step is the acquiring function itself; the acquisition step
 	// the caller appends describes it

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -149,53 +148,24 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	// the base side: unchanged files shared, changed ones read from git
 	relOf := func(p string) string { r, _ := filepath.Rel(headRoot, p); return r }
-	var baseFiles []*parser.File
-	var fromGit []string
-	for _, f := range headFiles {
-		switch status[relOf(f.Path)] {
-		case 'A':
-		case 'M', 'T':
-			fromGit = append(fromGit, f.Path)
-		default:
-			baseFiles = append(baseFiles, f)
-		}
-	}
-	for p, st := range status {
-		if st == 'D' {
-			fromGit = append(fromGit, filepath.Join(headRoot, p))
-		}
-	}
-	sort.Strings(fromGit) // status is a map: keep the base program's order stable
-	changed, bskipped, err := callgraph.ParseFiles(context.Background(), fromGit, lopt, func(path string) ([]byte, error) {
+	baseFiles, bskipped, err := callgraph.BaseSide(context.Background(), headRoot, headFiles, status, func(path string) ([]byte, error) {
 		s, err := git(repo, "show", baseRev+":"+filepath.ToSlash(relOf(path)))
 		return []byte(s), err
-	})
+	}, lopt)
 	if err != nil {
 		return 2, err
 	}
 	for _, s := range bskipped {
 		fmt.Fprintf(stderr, "lockorder: skipped %s at %s: %s\n", s.Path, baseRev, s.Reason)
 	}
-	baseFiles = append(baseFiles, changed...)
 	rs, setSeverity, err := rules.Configure(o.rules, k.Table.Rules.Disable, k.Table.Rules.Severity)
 	if err != nil {
 		return 2, err
 	}
 	ropts := callgraph.Options{Arch: c.arch}
 	headProg := callgraph.Build(headFiles, k, ropts)
-	headFindings := rules.Run(rules.NewContext(headProg, o.strict), rs)
-	baseFindings := rules.Run(rules.NewContext(callgraph.Build(baseFiles, k, ropts), o.strict), rs)
-	setSeverity(headFindings)
-	known := map[string]bool{}
-	for _, f := range baseFindings {
-		known[f.Fingerprint] = true
-	}
-	var introduced []rules.Finding
-	for _, f := range headFindings {
-		if !known[f.Fingerprint] {
-			introduced = append(introduced, f)
-		}
-	}
+	introduced, nHead, nBase := rules.Introduced(headProg, callgraph.Build(baseFiles, k, ropts), rs, o.strict)
+	setSeverity(introduced)
 	if err := o.suppress(headProg, introduced, stderr); err != nil {
 		return 2, err
 	}
@@ -210,7 +180,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	if c.stats {
 		fmt.Fprintf(stderr, "check: %d files, %d changed since %s, %d findings at head, %d at base, %d introduced, facts cache %d reused, wall %s\n",
-			len(headFiles), len(status), baseRev, len(headFindings), len(baseFindings), len(introduced), c.cacheHits.Load(),
+			len(headFiles), len(status), baseRev, nHead, nBase, len(introduced), c.cacheHits.Load(),
 			time.Since(start).Round(time.Millisecond))
 	}
 	return code, nil

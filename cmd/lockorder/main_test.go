@@ -52,7 +52,10 @@ func TestDeterministic(t *testing.T) {
 	for _, f := range []string{"text", "json", "sarif"} {
 		var first string
 		for k, j := range []string{"1", "2", "2"} {
-			_, out, _ := runCLI("scan", "--progress", "never", "-j", j, "--format", f, "--strict", "../../fixtures")
+			code, out, e := runCLI("scan", "--progress", "never", "--no-cache", "-j", j, "--format", f, "--strict", "../../fixtures")
+			if code != 1 || len(out) < 1000 {
+				t.Fatalf("%s -j %s: exit %d (want 1: findings), %d bytes of output\n%s", f, j, code, len(out), e)
+			}
 			if k == 0 {
 				first = out
 			} else if out != first {

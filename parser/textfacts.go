@@ -1,0 +1,145 @@
+package parser
+
+import (
+	"bytes"
+	"regexp"
+	"slices"
+	"strings"
+
+	sitter "github.com/smacker/go-tree-sitter"
+)
+
+// assignedParams lists the parameters the body assigns to: a test of such
+// a parameter says nothing about the value the caller passed.
+func (b *builder) assignedParams(body *sitter.Node) []string {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	var out []string
+	for _, v := range b.f.Params {
+		if v.Name == "" {
+			continue
+		}
+		for off := 0; ; {
+			i := bytes.Index(text[off:], []byte(v.Name))
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(v.Name)
+			if i > 0 && (isWordByte(text[i-1]) || text[i-1] == '.' || text[i-1] == '>') {
+				continue
+			}
+			j := off
+			if j < len(text) && isWordByte(text[j]) {
+				continue
+			}
+			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+				j++
+			}
+			if j < len(text) && (text[j] == '=' && (j+1 >= len(text) || text[j+1] != '=') ||
+				j+1 < len(text) && text[j+1] == '=' && strings.IndexByte("+-|&^*/%", text[j]) >= 0) ||
+				j+1 < len(text) && (text[j] == '+' && text[j+1] == '+' || text[j] == '-' && text[j+1] == '-') {
+				out = append(out, v.Name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// onceFlags finds the variables the function sets to 1 or true that
+// outlive the call: static locals, and names that are neither locals nor
+// parameters (globals). `if (installed) return; ... installed = 1;` makes
+// the rest run on the first call only.
+func (b *builder) onceFlags(body *sitter.Node) []string {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	var out []string
+	for _, m := range onceSetRe.FindAllSubmatch(text, -1) {
+		name := string(m[1])
+		if slices.Contains(out, name) {
+			continue
+		}
+		if b.staticLocals[name] {
+			out = append(out, name)
+			continue
+		}
+		local := false
+		for _, v := range b.f.Locals {
+			local = local || v.Name == name
+		}
+		for _, v := range b.f.Params {
+			local = local || v.Name == name
+		}
+		if !local {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+var onceSetRe = regexp.MustCompile(`(?m)(?:^|[;{}])\s*([A-Za-z_]\w*)\s*=\s*(?:1|true)\s*;`)
+
+// locals records the variables a declaration introduces.
+func (b *builder) locals(n *sitter.Node) {
+	t := n.ChildByFieldName("type")
+	if t == nil {
+		return
+	}
+	static := false
+	for i := 0; i < int(n.NamedChildCount()); i++ {
+		if c := n.NamedChild(i); sym.has("storage_class_specifier", c) && b.x.text(c) == "static" {
+			static = true
+		}
+	}
+	tname := b.x.typeName(t)
+	for i := 0; i < int(n.NamedChildCount()); i++ {
+		d := n.NamedChild(i)
+		if d.Equal(t) || !isDeclarator(d) {
+			continue
+		}
+		name, ptr := declName(b.x, d)
+		if name != "" {
+			l, _ := pos(d)
+			v := Var{Name: name, Type: tname, Ptr: ptr, Line: l}
+			if sym.has("init_declarator", d) {
+				if val := d.ChildByFieldName("value"); val != nil && val.EndByte()-val.StartByte() < 200 {
+					text := b.x.text(val)
+					v.ThisCPU = IsThisCPURead(text)
+					if len(text) <= 64 && constExpr(text) {
+						v.Init = text
+					}
+				}
+			}
+			b.f.Locals = append(b.f.Locals, v)
+			if static {
+				if b.staticLocals == nil {
+					b.staticLocals = map[string]bool{}
+				}
+				b.staticLocals[name] = true
+			}
+		}
+	}
+}
+
+// constExpr reports whether an initializer is a constant: a number,
+// true/false/NULL, or upper-case constants joined by |.
+func constExpr(s string) bool {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return false
+	}
+	if s == "true" || s == "false" || s == "NULL" || s[0] >= '0' && s[0] <= '9' {
+		return !strings.ContainsAny(s, " \t(")
+	}
+	for _, part := range strings.Split(s, "|") {
+		part = strings.TrimSpace(part)
+		if part == "" || part[0] >= '0' && part[0] <= '9' {
+			return false
+		}
+		for i := 0; i < len(part); i++ {
+			if c := part[i]; !(c == '_' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}

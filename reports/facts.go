@@ -1,0 +1,123 @@
+package reports
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lockorder/lockorder/callgraph"
+)
+
+// Facts describes what the engine understood of one function: each call
+// site with what it does and the state there (locks held, IRQs,
+// preemption, RCU), then its summary. path is the file path to print.
+func Facts(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, path string) {
+	flags := ""
+	if f.Src.Static {
+		flags += " static"
+	}
+	if f.Src.BodyError {
+		flags += " body-has-parse-errors"
+	}
+	fmt.Fprintf(b, "%s:%d: %s()%s\n", path, f.Src.Line, f.Src.Name, flags)
+	for _, s := range f.Sites {
+		if !s.Reached {
+			fmt.Fprintf(b, "  %d:%d call %s (unreachable)\n", s.Line, s.Col, s.Callee)
+			continue
+		}
+		var what string
+		switch {
+		case s.Prim != nil && len(s.Acq) > 0:
+			var cls []string
+			for _, a := range s.Acq {
+				cls = append(cls, p.Classes[a.Class].Name)
+			}
+			what = "acquire " + strings.Join(cls, ", ")
+			if s.Prim.IRQOff {
+				what += " (IRQs off)"
+			}
+		case s.Prim != nil:
+			what = "primitive " + s.Callee
+		case s.Indirect:
+			what = fmt.Sprintf("indirect ->%s (%d targets)", s.Callee, len(s.Targets))
+		default:
+			what = fmt.Sprintf("call %s (%d definitions)", s.Callee, len(s.Targets))
+		}
+		fmt.Fprintf(b, "  %d:%d %s", s.Line, s.Col, what)
+		var held []string
+		for _, h := range s.Held {
+			n := p.Classes[h.Class].Name
+			if h.IRQOff {
+				n += "[irqs-off]"
+			}
+			held = append(held, n)
+		}
+		if len(held) > 0 {
+			fmt.Fprintf(b, " | held: %s", strings.Join(held, ", "))
+		}
+		switch {
+		case s.IRQsOff():
+			fmt.Fprint(b, " | IRQs off")
+		case s.IRQsOn():
+			fmt.Fprint(b, " | IRQs on")
+		}
+		if s.Preempt > 0 {
+			fmt.Fprint(b, " | preempt off")
+		}
+		if s.Dropped {
+			fmt.Fprint(b, " | caller context dropped")
+		}
+		if s.RCU > 0 {
+			fmt.Fprint(b, " | rcu")
+		}
+		if s.Guarded {
+			fmt.Fprint(b, " | sleep-guarded")
+		}
+		b.WriteString("\n")
+	}
+	var eff []string
+	for e, name := range []string{"may-sleep", "may-sleep(strict)", "wakes", "wakes-task", "sync-ipi"} {
+		if f.ViaDirect[e] >= 0 {
+			eff = append(eff, name)
+		} else if f.ViaAny[e] >= 0 {
+			eff = append(eff, name+"(via fn ptr)")
+		}
+	}
+	if len(eff) > 0 {
+		fmt.Fprintf(b, "  summary: %s\n", strings.Join(eff, ", "))
+	}
+	if len(f.ExitHeld) > 0 {
+		var hs []string
+		for _, h := range f.ExitHeld {
+			hs = append(hs, p.Classes[h.Class].Name)
+		}
+		fmt.Fprintf(b, "  returns holding: %s\n", strings.Join(hs, ", "))
+	}
+	if len(f.Releases) > 0 {
+		var hs []string
+		for _, c := range f.Releases {
+			hs = append(hs, p.Classes[c].Name)
+		}
+		fmt.Fprintf(b, "  releases its caller's: %s\n", strings.Join(hs, ", "))
+	}
+}
+
+
+// LockGraphDOT renders the lock-order graph in Graphviz's DOT language,
+// each edge labelled with the function that holds the first lock; lock,
+// when set, keeps only the edges into and out of that class.
+func LockGraphDOT(p *callgraph.Program, lock string) string {
+	lo := p.LockOrder()
+	var b strings.Builder
+	b.WriteString("digraph lockorder {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n")
+	for _, k := range lo.Keys() {
+		a, bn := p.Classes[k[0]].Name, p.Classes[k[1]].Name
+		if lock != "" && a != lock && bn != lock {
+			continue
+		}
+		e := lo.Edges[k]
+		holder := p.Funcs[e.Holder]
+		fmt.Fprintf(&b, "  %q -> %q [label=%q];\n", a, bn, fmt.Sprintf("%s:%d %s()", p.Path(holder), e.HeldLine, holder.Src.Name))
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
