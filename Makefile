@@ -8,11 +8,15 @@ CORPUS ?= $(shell bash scripts/kernel-corpus.sh --print-path 2>/dev/null)
 build:
 	$(GO) build -o $(BIN) ./cmd/lockorder
 
-# Unit tests, the fixture suite (the whole pipeline over fixtures/), vet.
+# Formatting, vet, unit tests and the fixture suite (the whole pipeline
+# over fixtures/) under the race detector (parsing is parallel), then a
+# short fuzz of the parser and of the cleaning pass.
 test:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt -l: not formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test ./...
-	$(GO) test -run '^$$' -fuzz FuzzParseFile -fuzztime 10s ./parser/
+	$(GO) test -race ./...
+	$(GO) test -run '^$$' -fuzz FuzzParseFile -fuzztime 10s -fuzzminimizetime 50x ./parser/
+	$(GO) test -run '^$$' -fuzz FuzzClean -fuzztime 5s -fuzzminimizetime 50x ./parser/
 
 # Scan each bundled fixture folder (one program each, as the tests do) and
 # print the findings with their paths. Findings are the point here, so exit
@@ -35,6 +39,7 @@ kernel-corpus:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseFile -fuzztime 2m ./parser/
+	$(GO) test -run '^$$' -fuzz FuzzClean -fuzztime 1m ./parser/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeFile -fuzztime 1m ./parser/
 
 vet:

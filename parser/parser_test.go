@@ -188,10 +188,10 @@ func FuzzParseFile(f *testing.F) {
 	})
 }
 
-// maxFuzzInput bounds a fuzz input: tree-sitter's time grows with the
-// input, and the mutator, left alone, grows inputs until each takes most
-// of a second (the stall `make test` showed: thousands of executions,
-// then none).
+// maxFuzzInput bounds a fuzz input so that each stays cheap to parse.
+// (The stall `make test` showed, thousands of executions and then none,
+// was the fuzzer minimizing each new interesting input for up to 60 s:
+// the Makefile bounds that with -fuzzminimizetime.)
 const maxFuzzInput = 4096
 
 // checkCFG asserts the invariants every consumer of a CFG relies on.

@@ -101,7 +101,6 @@ func Facts(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, path str
 	}
 }
 
-
 // LockGraphDOT renders the lock-order graph in Graphviz's DOT language,
 // each edge labelled with the function that holds the first lock; lock,
 // when set, keeps only the edges into and out of that class.
