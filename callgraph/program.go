@@ -78,9 +78,12 @@ type Site struct {
 	Preempt   int8
 	RCU       int8
 	Indirect  bool
-	Guarded   bool // under a sleep guard (gfpflags_allow_blocking(), ...)
-	BootCPU   bool // only on the boot CPU (`if (smp_processor_id() == 0)`)
-	NoFault   bool // pagefault_disable() in force: user accesses do not sleep
+	// Resolved says how an indirect call's targets were chosen
+	// (ResolvedType, ResolvedName).
+	Resolved uint8
+	Guarded  bool // under a sleep guard (gfpflags_allow_blocking(), ...)
+	BootCPU  bool // only on the boot CPU (`if (smp_processor_id() == 0)`)
+	NoFault  bool // pagefault_disable() in force: user accesses do not sleep
 	// Dropped is set when, on some path to the site, the function gave up
 	// context its caller set up (released a lock it did not take, enabled
 	// IRQs or preemption it did not disable). Effects reached from such a
@@ -153,11 +156,15 @@ type Program struct {
 	typedefs    map[string]parser.Typedef
 	globals     map[string]parser.Var
 	fileGlob    []map[string]parser.Var
-	stores      map[string][]int32
+	storeIx     *storeIndex
+	fileFuncs   [][]int32
 	opts        Options
 
 	// Stats
 	DirectCalls, DirectResolved, IndirectCalls, IndirectResolved int
+	// IndirectBy counts resolved indirect calls by how (ResolvedType,
+	// ResolvedName).
+	IndirectBy [3]int
 }
 
 // Build links files into a program and computes states and summaries.
@@ -170,7 +177,7 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 	}
 	p := &Program{K: k, Files: files, byName: map[string][]int32{}, classIdx: map[string]int32{},
 		structs: map[string]map[string]parser.Var{}, typedefs: map[string]parser.Typedef{},
-		globals: map[string]parser.Var{}, stores: map[string][]int32{}, opts: opts}
+		globals: map[string]parser.Var{}, fileFuncs: make([][]int32, len(files)), opts: opts}
 	for fi, f := range files {
 		fg := map[string]parser.Var{}
 		for _, g := range f.Globals {
@@ -217,16 +224,11 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 		for i := range f.Funcs {
 			id := int32(len(p.Funcs))
 			p.Funcs = append(p.Funcs, &Func{ID: id, File: int32(fi), Src: &f.Funcs[i]})
+			p.fileFuncs[fi] = append(p.fileFuncs[fi], id)
 			p.byName[f.Funcs[i].Name] = append(p.byName[f.Funcs[i].Name], id)
 		}
 	}
-	for _, f := range files {
-		for _, s := range f.Stores {
-			for _, id := range p.byName[s.Func] {
-				p.stores[s.Field] = appendUnique(p.stores[s.Field], id)
-			}
-		}
-	}
+	p.linkStores()
 	p.link()
 	p.linkParamStores()
 	p.analyze()
@@ -415,10 +417,11 @@ func (p *Program) link() {
 				}
 			} else {
 				p.IndirectCalls++
-				t := p.stores[n.Callee]
+				t, how := p.indirectTargets(f, n)
 				if len(t) > 0 && len(t) <= p.opts.MaxIndirectTargets {
-					s.Targets = t
+					s.Targets, s.Resolved = t, how
 					p.IndirectResolved++
+					p.IndirectBy[how]++
 				}
 			}
 			f.Sites = append(f.Sites, s)

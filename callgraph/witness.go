@@ -91,3 +91,18 @@ func (p *Program) AcquirePath(f *Func, si int32, c int32) []SiteRef {
 	}
 	return out
 }
+
+// ByNameOnly reports whether a witness path goes through an indirect call
+// resolved by field name and arity alone (its receiver could not be
+// typed): weaker evidence than a typed edge.
+func (p *Program) ByNameOnly(path []SiteRef) bool {
+	for _, st := range path {
+		if st.Site < 0 {
+			continue
+		}
+		if s := &p.Funcs[st.Func].Sites[st.Site]; s.Indirect && s.Resolved == ResolvedName {
+			return true
+		}
+	}
+	return false
+}

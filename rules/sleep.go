@@ -129,10 +129,12 @@ func runSleepInAtomic(c *Context) []Finding {
 				sev = Warning
 				how = " through a function pointer"
 			}
-			if weak(p, path, maxAtomicDepth) || irqCtx && !p.KeepsIRQsOff(path) {
-				// a long may-chain is weak evidence, and a chain that a
-				// constant argument rules out (may_block=false, RPM_ASYNC)
-				// is no evidence: shown with --strict
+			if weak(p, path, maxAtomicDepth) || irqCtx && !p.KeepsIRQsOff(path) || !direct && p.ByNameOnly(path) {
+				// a long may-chain is weak evidence, and so is a call
+				// resolved by field name alone (its receiver untyped); a
+				// chain that a constant argument rules out
+				// (may_block=false, RPM_ASYNC) is no evidence: shown with
+				// --strict
 				sev = Note
 			}
 			tf := ThreadFlow{Name: "atomic context"}

@@ -206,8 +206,13 @@ func printStats(w io.Writer, p *callgraph.Program, skipped []parser.Skipped, fs 
 	fmt.Fprintf(w, "functions: %d, body with parse errors: %d (%.2f%%), ERROR nodes: %d\n", fns, bodyErr, pct(bodyErr, fns), errNodes)
 	fmt.Fprintf(w, "direct calls to non-primitives: %d, resolved to a definition: %d (%.1f%%)\n",
 		p.DirectCalls, p.DirectResolved, pct(p.DirectResolved, p.DirectCalls))
-	fmt.Fprintf(w, "indirect calls: %d, resolved through struct fields: %d (%.1f%%)\n",
-		p.IndirectCalls, p.IndirectResolved, pct(p.IndirectResolved, p.IndirectCalls))
+	fmt.Fprintf(w, "indirect calls: %d, resolved through struct fields: %d (%.1f%%): %d by receiver type, %d by field name and arity\n",
+		p.IndirectCalls, p.IndirectResolved, pct(p.IndirectResolved, p.IndirectCalls),
+		p.IndirectBy[callgraph.ResolvedType], p.IndirectBy[callgraph.ResolvedName])
+	ty, unty := p.StoreCounts()
+	fmt.Fprintf(w, "function stores into struct fields: %d typed, %d untyped\n", ty, unty)
+	fmt.Fprintf(w, "front end: %d files needed definition recovery, %d extra parses\n",
+		parser.RecoverStats.Files.Load(), parser.RecoverStats.Parses.Load())
 	fmt.Fprintf(w, "lock classes: %d, findings: %d, wall: %s\n", len(p.Classes), len(fs), d.Round(time.Millisecond))
 }
 
