@@ -105,7 +105,7 @@ func SuppressInline(p *callgraph.Program, fs []Finding) (problems []string) {
 				continue
 			}
 			ls := get(file.Path)
-			if int(ln) > len(ls) {
+			if ln < 1 || int(ln) > len(ls) {
 				continue
 			}
 			if ig, ok := parseIgnore(ls[ln-1]); ok && ig.reason != "" {
