@@ -106,8 +106,29 @@ func clean(src []byte) ([]byte, []defItem) {
 	items := declAttributes(src, kept, blank)
 	bareMacroStatements(src, kept, items, blank)
 	gnuAttributes(src, kept, blank)
+	macrosInStrings(src, kept, blank)
 	operatorArgMacros(src, kept, blank)
 	return out, items
+}
+
+// macrosInStrings blanks a macro call pasted between string literals
+// (`"%" str(PATH_MAX) "s"`): the grammar's string concatenation takes
+// words, not calls, and the text of a format string means nothing here.
+func macrosInStrings(src []byte, toks []ctok, blank func(s, e int32)) {
+	isStr := func(i int) bool { return i >= 0 && i < len(toks) && tokPunct(src, toks[i], '"') }
+	for i := 0; i+1 < len(toks); i++ {
+		if toks[i].kind != tIdent || !tokPunct(src, toks[i+1], '(') {
+			continue
+		}
+		j := matchClose(src, toks, i+1)
+		if j < 0 {
+			return
+		}
+		if isStr(i-1) || isStr(j+1) {
+			blank(toks[i].start, toks[j].end)
+			i = j
+		}
+	}
 }
 
 // gnuAttributes blanks `__attribute__((...))` wherever it stands (a

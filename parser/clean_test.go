@@ -20,8 +20,8 @@ func funcNames(f *File) []string {
 // Every function of the front-end fixture is recovered, with its calls.
 func TestFrontEndShapes(t *testing.T) {
 	for file, want := range map[string][]string{
-		"../fixtures/front-end-shapes/shapes.c": {"after_define", "after_iterator", "after_mix", "append_note",
-			"check_header", "count_threads", "create_on_node", "get_bucket", "mix", "run_softirqs", "share_creds"},
+		"../fixtures/front-end-shapes/shapes.c": {"after_define", "after_iterator", "after_mix", "after_strings", "append_note",
+			"check_header", "count_threads", "create_on_node", "get_bucket", "mix", "parse_link_line", "run_softirqs", "share_creds"},
 		"../fixtures/front-end-shapes/interp.c":       {"prog_alloc", "prog_free", "run_prog"},
 		"../fixtures/front-end-shapes/asm_operands.c": {"blk_free", "blk_reset", "xor_block"},
 	} {
