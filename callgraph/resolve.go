@@ -36,6 +36,13 @@ func (p *Program) linkStores() {
 		byLine := p.funcsByLine(int32(fi))
 		for i := range file.Stores {
 			st := &file.Stores[i]
+			if in := enclosing(byLine, st.Line); in != nil {
+				if _, isVar := p.varsOf(in)[st.Func]; isVar {
+					// `vq->callback = callback` stores a parameter: which
+					// function that is depends on the caller
+					continue
+				}
+			}
 			ids := p.Resolve(st.Func, int32(fi))
 			if len(ids) == 0 {
 				continue
@@ -112,7 +119,8 @@ func (p *Program) storeOwner(fi int32, byLine []*Func, st *parser.FieldStore) st
 		inner := ""
 		for _, fl := range fields {
 			u := p.typeOf(fl.Type)
-			if uf, ok := p.structs[u]; ok && fl.Ptr == 0 {
+			// (a pointer member too: `.ops = &(struct ops){ .f = fn }`)
+			if uf, ok := p.structs[u]; ok {
 				if _, has := uf[st.Field]; has {
 					if inner != "" && inner != u {
 						return ""
@@ -134,17 +142,41 @@ func (p *Program) storeOwner(fi int32, byLine []*Func, st *parser.FieldStore) st
 // indirectTargets resolves a call through a struct field. With the
 // receiver's struct type known, the targets are the functions stored into
 // that type's field, and those stored into a field of that name where the
-// store's type is unknown; a function only ever stored into other types'
-// fields is not a target. With the receiver untyped, the targets are the
+// store's type is unknown and whose parameter count fits the call; a
+// function only ever stored into other types' fields is not a target. With the receiver untyped, the targets are the
 // functions stored into any field of that name whose parameter count fits
 // the call: weaker evidence, reported as such.
 func (p *Program) indirectTargets(f *Func, n *parser.Node) ([]int32, uint8) {
+	t, how := p.fieldTargets(f, n)
+	// as for direct calls: generic code reaches the scanned architecture's
+	// functions, never another's (an irq_chip's bus_lock under
+	// arch/mips is not what x86 calls), and user space only user space
+	callerArch := archOf(p.Path(f))
+	view := callerArch
+	if view == "" {
+		view = p.opts.Arch
+	}
+	out := t[:0]
+	for _, id := range t {
+		a := archOf(p.Path(p.Funcs[id]))
+		if callerArch == "userspace" && a == "userspace" || callerArch != "userspace" && (a == "" || a == view) {
+			out = append(out, id)
+		}
+	}
+	return out, how
+}
+
+func (p *Program) fieldTargets(f *Func, n *parser.Node) ([]int32, uint8) {
 	ix := p.storeIx
 	if recv := n.Recv(); recv != "" {
 		if owner, _, ok := p.FieldOf(f, recv+"->"+n.Callee); ok {
 			t := append([]int32(nil), ix.typed[owner+"."+n.Callee]...)
 			for _, id := range ix.untyped[n.Callee] {
-				t = appendUnique(t, id)
+				// a store whose type is unknown may be into this type:
+				// if the function can take this call's arguments
+				if len(p.Funcs[id].Src.Params) == len(n.Args) {
+					t = appendUnique(t, id)
+				}
 			}
 			return t, ResolvedType
 		}
