@@ -141,9 +141,11 @@ func (p *Program) storeOwner(fi int32, byLine []*Func, st *parser.FieldStore) st
 
 // indirectTargets resolves a call through a struct field. With the
 // receiver's struct type known, the targets are the functions stored into
-// that type's field, and those stored into a field of that name where the
-// store's type is unknown and whose parameter count fits the call; a
-// function only ever stored into other types' fields is not a target. With the receiver untyped, the targets are the
+// that type's field; a function stored only into other types' fields is
+// never a target. When no store into that type's field could be typed
+// (the functions arrive through a registration helper's parameter), the
+// untyped stores of the field whose parameter count fits the call stand
+// in, as weak evidence. With the receiver untyped, the targets are the
 // functions stored into any field of that name whose parameter count fits
 // the call: weaker evidence, reported as such.
 func (p *Program) indirectTargets(f *Func, n *parser.Node) ([]int32, uint8) {
@@ -170,15 +172,20 @@ func (p *Program) fieldTargets(f *Func, n *parser.Node) ([]int32, uint8) {
 	ix := p.storeIx
 	if recv := n.Recv(); recv != "" {
 		if owner, _, ok := p.FieldOf(f, recv+"->"+n.Callee); ok {
-			t := append([]int32(nil), ix.typed[owner+"."+n.Callee]...)
+			if t := ix.typed[owner+"."+n.Callee]; len(t) > 0 {
+				return append([]int32(nil), t...), ResolvedType
+			}
+			// nothing is stored into this type's field where the store
+			// can be typed (a registration helper stores a parameter):
+			// fall back to the untyped stores of the field, as weak
+			// evidence
+			var t []int32
 			for _, id := range ix.untyped[n.Callee] {
-				// a store whose type is unknown may be into this type:
-				// if the function can take this call's arguments
 				if len(p.Funcs[id].Src.Params) == len(n.Args) {
-					t = appendUnique(t, id)
+					t = append(t, id)
 				}
 			}
-			return t, ResolvedType
+			return t, ResolvedName
 		}
 	}
 	var t []int32
