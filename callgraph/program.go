@@ -42,6 +42,11 @@ type Func struct {
 	// (ViaDirect) or over all calls (ViaAny).
 	ViaDirect [numEffects]int32
 	ViaAny    [numEffects]int32
+	// viaDirectTo and viaAnyTo give the callee through which the effect
+	// arrived at that site (-1 at a source): following them always ends
+	// at a primitive that has the effect.
+	viaDirectTo [numEffects]int32
+	viaAnyTo    [numEffects]int32
 	// Acquires maps lock classes the function takes (directly or through
 	// direct calls) to the site that leads to the acquisition.
 	Acquires map[int32]int32

@@ -138,6 +138,7 @@ func (p *Program) effects() {
 	for _, f := range p.Funcs {
 		for e := range f.ViaDirect {
 			f.ViaDirect[e], f.ViaAny[e] = -1, -1
+			f.viaDirectTo[e], f.viaAnyTo[e] = -1, -1
 		}
 	}
 	type source struct{ fn, site int32 }
@@ -159,6 +160,12 @@ func (p *Program) effects() {
 				}
 				return &f.ViaAny[e]
 			}
+			to := func(f *Func) *int32 {
+				if direct {
+					return &f.viaDirectTo[e]
+				}
+				return &f.viaAnyTo[e]
+			}
 			queue := make([]int32, 0, len(sources))
 			for _, src := range sources {
 				*via(p.Funcs[src.fn]) = src.site
@@ -169,6 +176,11 @@ func (p *Program) effects() {
 				queue = queue[1:]
 				if e <= EffSleepIdle && p.Funcs[g].Settled || e == EffWakeTask && p.Funcs[g].WakeQueue {
 					*via(p.Funcs[g]) = -1
+					continue
+				}
+				if p.Funcs[g].Barrier {
+					// effects are not followed into a barrier: its callers
+					// do not have them through it
 					continue
 				}
 				for _, c := range callers[g] {
@@ -182,6 +194,7 @@ func (p *Program) effects() {
 					}
 					if v := via(cf); *v < 0 {
 						*v = c.Site
+						*to(cf) = g
 						queue = append(queue, cf.ID)
 					}
 				}

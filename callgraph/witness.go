@@ -9,34 +9,53 @@ type SiteRef struct {
 // EffectPath returns the chain of call sites from f's site si to the
 // source of effect e (the last step is the primitive call).
 func (p *Program) EffectPath(f *Func, si int32, e Effect, direct bool) []SiteRef {
-	var out []SiteRef
-	seen := map[int32]bool{}
-	for len(out) < 64 {
-		out = append(out, SiteRef{f.ID, si})
-		s := &f.Sites[si]
-		if p.siteEffect(f, s, e) {
-			return out
+	out := []SiteRef{{f.ID, si}}
+	s := &f.Sites[si]
+	if p.siteEffect(f, s, e) {
+		return out
+	}
+	// the first callee: any target of this site with the effect; from
+	// there the propagation's own parents, which end at a source
+	var next *Func
+	for _, t := range s.Targets {
+		tf := p.Funcs[t]
+		v := tf.ViaAny[e]
+		if direct {
+			v = tf.ViaDirect[e]
 		}
-		var next *Func
-		for _, t := range s.Targets {
-			tf := p.Funcs[t]
-			v := tf.ViaAny[e]
-			if direct {
-				v = tf.ViaDirect[e]
-			}
-			if v >= 0 && !seen[t] && !tf.Barrier {
-				next = tf
-				si = v
-				break
-			}
+		if v >= 0 && !tf.Barrier {
+			next = tf
+			break
 		}
-		if next == nil {
-			return out
-		}
-		seen[next.ID] = true
+	}
+	for next != nil && len(out) < 64 {
 		f = next
+		si = f.ViaAny[e]
+		to := f.viaAnyTo[e]
+		if direct {
+			si, to = f.ViaDirect[e], f.viaDirectTo[e]
+		}
+		if si < 0 {
+			break
+		}
+		out = append(out, SiteRef{f.ID, si})
+		if to < 0 {
+			break // a source: the site's primitive has the effect
+		}
+		next = p.Funcs[to]
 	}
 	return out
+}
+
+// EndsInEffect reports whether a witness path's last site has the effect
+// itself (a primitive of the table), as every reported path must.
+func (p *Program) EndsInEffect(path []SiteRef, e Effect) bool {
+	if len(path) == 0 {
+		return false
+	}
+	last := path[len(path)-1]
+	f := p.Funcs[last.Func]
+	return p.siteEffect(f, &f.Sites[last.Site], e)
 }
 
 // HasEffect reports whether calling site s of f may have effect e.

@@ -70,6 +70,9 @@ func runSleepInIdle(c *Context) []Finding {
 				continue
 			}
 			path := p.EffectPath(f, int32(si), callgraph.EffSleepIdle, true)
+			if !p.EndsInEffect(path, callgraph.EffSleepIdle) {
+				continue // every reported chain ends at a blocking primitive
+			}
 			last := path[len(path)-1]
 			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
 			sev := Error
@@ -113,6 +116,9 @@ func runSleepInAtomic(c *Context) []Finding {
 			}
 			direct := p.HasEffect(f, s, callgraph.EffSleep, true)
 			path := p.EffectPath(f, int32(si), callgraph.EffSleep, direct)
+			if !p.EndsInEffect(path, callgraph.EffSleep) {
+				continue // every reported chain ends at a blocking primitive
+			}
 			last := path[len(path)-1]
 			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
 			if sp := p.K.Prim(sleeper); key == "preempt-off" && sp != nil && sp.SleepsPreemptDisabled {
