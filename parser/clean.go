@@ -105,64 +105,34 @@ func clean(src []byte) ([]byte, []defItem) {
 	doWhileMacros(src, kept, w)
 	items := declAttributes(src, kept, blank)
 	bareMacroStatements(src, kept, items, blank)
-	gnuAttributes(src, kept, blank)
-	macrosInStrings(src, kept, blank)
-	operatorArgMacros(src, kept, blank)
+	blankCalls(src, kept, blank)
 	return out, items
 }
 
-// macrosInStrings blanks a macro call pasted between string literals
-// (`"%" str(PATH_MAX) "s"`): the grammar's string concatenation takes
-// words, not calls, and the text of a format string means nothing here.
-func macrosInStrings(src []byte, toks []ctok, blank func(s, e int32)) {
+// blankCalls blanks the macro calls the grammar cannot read:
+//   - `__attribute__((...))` wherever it stands (a parameter's
+//     `__attribute__((unused))` trips the grammar): no attribute carries a
+//     meaning for the analysis;
+//   - a call pasted between string literals (`"%" str(PATH_MAX) "s"`): the
+//     grammar's string concatenation takes words, not calls, and the text
+//     of a format string means nothing here;
+//   - a call given an operator as an argument (`ALU(ADD, +)`,
+//     `ATOMIC64_OPS(sub, -=)`): no C expression reads that, and the
+//     grammar's recovery from it can run to the end of the file.
+func blankCalls(src []byte, toks []ctok, blank func(s, e int32)) {
 	isStr := func(i int) bool { return i >= 0 && i < len(toks) && tokPunct(src, toks[i], '"') }
 	for i := 0; i+1 < len(toks); i++ {
-		if toks[i].kind != tIdent || !tokPunct(src, toks[i+1], '(') {
-			continue
-		}
-		j := matchClose(src, toks, i+1)
-		if j < 0 {
-			return
-		}
-		if isStr(i-1) || isStr(j+1) {
-			blank(toks[i].start, toks[j].end)
-			i = j
-		}
-	}
-}
-
-// gnuAttributes blanks `__attribute__((...))` wherever it stands (a
-// parameter's `__attribute__((unused))` trips the grammar): no attribute
-// carries a meaning for the analysis.
-func gnuAttributes(src []byte, toks []ctok, blank func(s, e int32)) {
-	for i := 0; i+1 < len(toks); i++ {
 		t := toks[i]
-		if t.kind != tIdent || !(tokIs(src, t, "__attribute__") || tokIs(src, t, "__attribute")) || !tokPunct(src, toks[i+1], '(') {
+		if t.kind != tIdent || !tokPunct(src, toks[i+1], '(') {
 			continue
 		}
 		j := matchClose(src, toks, i+1)
 		if j < 0 {
 			return
 		}
-		blank(t.start, toks[j].end)
-		i = j
-	}
-}
-
-// operatorArgMacros blanks macro invocations given an operator as an
-// argument (`ALU(ADD, +)`, `ATOMIC64_OPS(sub, -=)`): no C expression reads
-// that, and the grammar's recovery from it can run to the end of the file.
-func operatorArgMacros(src []byte, toks []ctok, blank func(s, e int32)) {
-	for i := 0; i+1 < len(toks); i++ {
-		if toks[i].kind != tIdent || !tokPunct(src, toks[i+1], '(') {
-			continue
-		}
-		j := matchClose(src, toks, i+1)
-		if j < 0 {
-			return
-		}
-		if j-i < 64 && hasOperatorArg(src, toks[i+2:j]) {
-			blank(toks[i].start, toks[j].end)
+		attr := tokIs(src, t, "__attribute__") || tokIs(src, t, "__attribute")
+		if attr || isStr(i-1) || isStr(j+1) || j-i < 64 && hasOperatorArg(src, toks[i+2:j]) {
+			blank(t.start, toks[j].end)
 			i = j
 		}
 	}
