@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +28,12 @@ type common struct {
 	loadTime     time.Duration
 	showProgress bool
 	cacheHits    atomic.Int64
+	tree         string
+	noTree       bool
+	// scope holds the absolute paths asked for when the program was built
+	// from the whole kernel tree around them: reports keep to these.
+	scope    []string
+	treeRoot string
 }
 
 func (c *common) register(fs *pflag.FlagSet) {
@@ -36,6 +44,103 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.cacheDir, "cache-dir", parser.DefaultCacheDir(), "where parsed facts are cached by content hash")
 	fs.BoolVar(&c.noCache, "no-cache", false, "neither read nor write the facts cache")
 	fs.BoolVar(&c.stats, "stats", false, "print scan statistics on stderr")
+	fs.StringVar(&c.tree, "tree", "", "the kernel tree the paths belong to (default: found from the paths: a directory with Makefile, Kconfig and include/linux/)")
+	fs.BoolVar(&c.noTree, "no-tree", false, "build the program from the given paths only, not from the whole kernel tree around them")
+}
+
+// kernelRoot finds the kernel tree holding path: the nearest directory at
+// or above it with a Makefile, a Kconfig and include/linux/.
+func kernelRoot(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	if st, err := os.Stat(abs); err == nil && !st.IsDir() {
+		abs = filepath.Dir(abs)
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if isKernelRoot(d) {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+func isKernelRoot(d string) bool {
+	for _, f := range []string{"Makefile", "Kconfig"} {
+		if st, err := os.Stat(filepath.Join(d, f)); err != nil || st.IsDir() {
+			return false
+		}
+	}
+	st, err := os.Stat(filepath.Join(d, "include", "linux"))
+	return err == nil && st.IsDir()
+}
+
+// treeContext decides what to load for the paths asked: inside a kernel
+// tree, the whole tree (types, callees and header macros of every
+// subsystem), with the report kept to the paths asked; outside one, or
+// with --no-tree, the paths themselves.
+func (c *common) treeContext(paths []string) ([]string, error) {
+	if c.noTree || len(paths) == 0 {
+		return paths, nil
+	}
+	root := c.tree
+	if root != "" {
+		if !isKernelRoot(root) {
+			return nil, fmt.Errorf("--tree %s: not a kernel tree (no Makefile, Kconfig and include/linux/)", root)
+		}
+		root, _ = filepath.Abs(root)
+	} else {
+		for _, p := range paths {
+			r := kernelRoot(p)
+			if r == "" || root != "" && r != root {
+				return paths, nil // not inside one kernel tree
+			}
+			root = r
+		}
+	}
+	var scope []string
+	for _, p := range paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		if abs == root {
+			return paths, nil // the whole tree was asked for
+		}
+		if r, err := filepath.Rel(root, abs); err != nil || strings.HasPrefix(r, "..") {
+			return nil, fmt.Errorf("%s is outside the tree %s", p, root)
+		}
+		scope = append(scope, abs)
+	}
+	c.scope, c.treeRoot = scope, root
+	// name the root as a whole-tree scan from here would, so that paths
+	// in the report read the same
+	cwd, _ := os.Getwd()
+	if r, err := filepath.Rel(cwd, root); err == nil && !strings.HasPrefix(r, "..") {
+		return []string{r}, nil
+	}
+	return []string{root}, nil
+}
+
+// inScope reports whether a file path of the program lies in the paths
+// asked for (always, without a tree context).
+func (c *common) inScope(path string) bool {
+	if len(c.scope) == 0 {
+		return true
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
+	for _, s := range c.scope {
+		if abs == s || strings.HasPrefix(abs, s+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
 }
 
 // options are the pipeline options the flags ask for.
@@ -74,6 +179,10 @@ func (c *common) load(paths []string, stderr io.Writer) (*callgraph.Program, []p
 	}
 	if c.progress != "auto" && c.progress != "always" && c.progress != "never" {
 		return nil, nil, fmt.Errorf("unknown --progress %q (want auto, always or never)", c.progress)
+	}
+	paths, err := c.treeContext(paths)
+	if err != nil {
+		return nil, nil, err
 	}
 	p, skipped, err := callgraph.Load(context.Background(), paths, c.options(prog))
 	if err != nil {

@@ -59,7 +59,7 @@ func cmdFacts(args []string, stdout, stderr io.Writer) error {
 	cwd, _ := os.Getwd()
 	var b strings.Builder
 	for _, f := range p.Funcs {
-		if *fn != "" && f.Src.Name != *fn {
+		if *fn != "" && f.Src.Name != *fn || !c.inScope(p.Path(f)) {
 			continue
 		}
 		path := p.Path(f)

@@ -152,6 +152,16 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	rctx := rules.NewContext(p, o.strict)
 	findings := rules.Run(rctx, rs)
+	if len(c.scope) > 0 {
+		// built from the whole tree: report what lies in the paths asked
+		kept := findings[:0]
+		for _, f := range findings {
+			if c.inScope(f.Loc.Path) {
+				kept = append(kept, f)
+			}
+		}
+		findings = kept
+	}
 	setSeverity(findings)
 	if c.showProgress {
 		fmt.Fprintf(stderr, "%d rules ran: %d findings\n", len(rs), len(findings))
@@ -174,6 +184,9 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	if c.stats {
 		printStats(stderr, p, skipped, findings, time.Since(start))
+		if c.treeRoot != "" {
+			fmt.Fprintf(stderr, "tree context: the program is the whole tree %s; findings kept to %s\n", c.treeRoot, strings.Join(c.scope, " "))
+		}
 		fmt.Fprintf(stderr, "facts cache: %d of %d files reused\n", c.cacheHits.Load(), len(p.Files))
 		fmt.Fprintf(stderr, "time: load (parse+link+summaries) %s", c.loadTime.Round(time.Millisecond))
 		for _, r := range o.rules {
