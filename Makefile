@@ -17,6 +17,7 @@ test:
 	$(GO) test -race ./...
 	$(GO) test -run '^$$' -fuzz FuzzParseFile -fuzztime 10s -fuzzminimizetime 50x ./parser/
 	$(GO) test -run '^$$' -fuzz FuzzClean -fuzztime 5s -fuzzminimizetime 50x ./parser/
+	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 5s -fuzzminimizetime 50x ./rules/
 
 # Scan each bundled fixture folder (one program each, as the tests do) and
 # print the findings with their paths. Findings are the point here, so exit
@@ -39,7 +40,8 @@ kernel-corpus:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseFile -fuzztime 2m ./parser/
-	$(GO) test -run '^$$' -fuzz FuzzClean -fuzztime 1m ./parser/
+	$(GO) test -run '^$$' -fuzz FuzzClean -fuzztime 1m -fuzzminimizetime 50x ./parser/
+	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 1m -fuzzminimizetime 50x ./rules/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeFile -fuzztime 1m ./parser/
 
 vet:

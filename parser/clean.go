@@ -235,7 +235,9 @@ func blankDirectiveComments(b []byte, s, e int32) {
 			}
 			for k := i; k < end; k++ {
 				if b[k] == '\n' {
-					if k > i {
+					// keep the directive going past the line break, where
+					// there is a byte to spare for the backslash
+					if k > i && b[k-1] != '\n' {
 						b[k-1] = '\\'
 					}
 				} else {

@@ -238,3 +238,36 @@ func TestExpectationMatcher(t *testing.T) {
 		t.Error("malformed expectations accepted")
 	}
 }
+
+// FuzzPipeline: any input goes through parse, link, summaries and every
+// rule without a panic.
+func FuzzPipeline(f *testing.F) {
+	seeds, _ := filepath.Glob("../fixtures/*/*.c")
+	for _, s := range seeds {
+		if b, err := os.ReadFile(s); err == nil {
+			f.Add(b)
+		}
+	}
+	pr, err := parser.New()
+	if err != nil {
+		f.Fatal(err)
+	}
+	k, err := callgraph.LoadKnowledge()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if len(src) > 4096 {
+			return
+		}
+		file, err := pr.ParseFile(context.Background(), "fuzz.c", src)
+		if err != nil {
+			if strings.Contains(err.Error(), "internal error") {
+				t.Fatal(err)
+			}
+			return
+		}
+		p := callgraph.Build([]*parser.File{file}, k, callgraph.Options{})
+		rules.Run(rules.NewContext(p, true), rules.All())
+	})
+}
