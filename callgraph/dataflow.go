@@ -359,7 +359,7 @@ func (p *Program) ownConditional(f *Func, st *state, c int32) bool {
 	if slices.Contains(st.may, c) {
 		return true
 	}
-	return !p.Classes[c].Typed && !p.paramLock(f, c)
+	return !p.Classes[c].Typed && !p.paramLock(f, c) && !p.paramFieldLock(f, c)
 }
 
 // paramClassOf finds the class f released through parameter i.
@@ -402,7 +402,24 @@ func (p *Program) paramLock(f *Func, c int32) bool {
 	if !strings.HasPrefix(name, pre) {
 		return false
 	}
-	v := strings.TrimPrefix(name[len(pre):], "*")
+	return p.isParam(f, name[len(pre):])
+}
+
+// paramFieldLock reports whether an untyped class is a lock reached
+// through a parameter (`spin_unlock_irq(&ffs->ev.waitq.lock)` with `ffs` a
+// parameter, its struct member untyped): released without being taken,
+// it is the caller's lock being given up.
+func (p *Program) paramFieldLock(f *Func, c int32) bool {
+	ci := p.Classes[c]
+	if ci.Typed || !strings.HasPrefix(ci.Name, "~") || strings.HasPrefix(ci.Name, "~"+f.Src.Name+":") {
+		return false
+	}
+	base, rest := splitBase(strings.TrimPrefix(ci.Name[1:], "&"))
+	return rest != "" && p.isParam(f, base)
+}
+
+func (p *Program) isParam(f *Func, name string) bool {
+	v := strings.TrimPrefix(name, "*")
 	for _, pv := range f.Src.Params {
 		if pv.Name == v {
 			return true
