@@ -35,7 +35,7 @@ func TestSuppressionsAndBaseline(t *testing.T) {
 	path := filepath.Join(dir, "atomic.c")
 	os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644)
 
-	_, full, _ := runCLI("scan", "--progress", "never", "--no-cache", "../../fixtures/sleep-in-atomic")
+	_, full, _ := runCLI("scan", "--progress", "never", "--no-cache", "../../fixtures/sleep-in-atomic/atomic.c")
 	code, out, errs := runCLI("scan", "--progress", "never", "--no-cache", dir)
 	if code != 1 || strings.Count(out, "[sleep-in-atomic]") != strings.Count(full, "[sleep-in-atomic]")-1 {
 		t.Fatalf("inline suppression: exit %d\n%s", code, out)
