@@ -10,14 +10,16 @@ build:
 
 # Formatting, vet, unit tests and the fixture suite (the whole pipeline
 # over fixtures/) under the race detector (parsing is parallel), then a
-# short fuzz of the parser and of the cleaning pass.
+# short fuzz of the parser, the cleaning pass and the pipeline, bounded by
+# input counts (a time bound can end in the middle of an input and fail
+# with "context deadline exceeded").
 test:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt -l: not formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race ./...
-	$(GO) test -run '^$$' -fuzz FuzzParseFile -fuzztime 10s -fuzzminimizetime 50x ./parser/
-	$(GO) test -run '^$$' -fuzz FuzzClean -fuzztime 5s -fuzzminimizetime 50x ./parser/
-	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 5s -fuzzminimizetime 50x ./rules/
+	$(GO) test -run '^$$' -fuzz FuzzParseFile -fuzztime 10000x -fuzzminimizetime 50x ./parser/
+	$(GO) test -run '^$$' -fuzz FuzzClean -fuzztime 50000x -fuzzminimizetime 50x ./parser/
+	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 5000x -fuzzminimizetime 50x ./rules/
 
 # Scan each bundled fixture folder (one program each, as the tests do) and
 # print the findings with their paths. Findings are the point here, so exit
