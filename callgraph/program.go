@@ -249,6 +249,27 @@ func appendUnique(xs []int32, x int32) []int32 {
 	return append(xs, x)
 }
 
+// archView returns the architecture a caller's calls see: its own arch/
+// directory, else the scanned architecture (generic code).
+func (p *Program) archView(callerArch string) string {
+	if callerArch == "" {
+		return p.opts.Arch
+	}
+	return callerArch
+}
+
+// archVisible reports whether a definition at path is visible from a
+// caller of architecture callerArch whose view is view: user-space
+// programs see only user-space code; kernel code sees generic code and
+// its view's arch/ tree, never another architecture's.
+func archVisible(callerArch, view, path string) bool {
+	a := archOf(path)
+	if callerArch == "userspace" {
+		return a == "userspace"
+	}
+	return a == "" || a == view
+}
+
 // IsUserspace reports whether a path holds user-space programs (tools/,
 // samples/, scripts/, user-mode Linux), which no kernel rule applies to.
 func IsUserspace(path string) bool { return archOf(path) == "userspace" }
@@ -288,10 +309,7 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 	}
 	caller := p.Files[fi].Path
 	callerArch := archOf(caller)
-	view := callerArch
-	if view == "" {
-		view = p.opts.Arch
-	}
+	view := p.archView(callerArch)
 	var same, ok []int32
 	for _, id := range ids {
 		f := p.Funcs[id]
@@ -303,17 +321,8 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 			// a static function of another .c file is not visible
 		case strings.HasSuffix(path, ".h") && !headerVisible(path, caller):
 			// a driver's private header is not included from elsewhere
-		default:
-			a := archOf(path)
-			switch {
-			case callerArch == "userspace":
-				// user-space programs see only user-space code
-				if a == "userspace" {
-					ok = append(ok, id)
-				}
-			case a == "" || a == view:
-				ok = append(ok, id)
-			}
+		case archVisible(callerArch, view, path):
+			ok = append(ok, id)
 		}
 	}
 	if len(same) > 0 {

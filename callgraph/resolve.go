@@ -36,7 +36,8 @@ func (p *Program) linkStores() {
 		byLine := p.funcsByLine(int32(fi))
 		for i := range file.Stores {
 			st := &file.Stores[i]
-			if in := enclosing(byLine, st.Line); in != nil {
+			in := enclosing(byLine, st.Line)
+			if in != nil {
 				if _, isVar := p.varsOf(in)[st.Func]; isVar {
 					// `vq->callback = callback` stores a parameter: which
 					// function that is depends on the caller
@@ -47,7 +48,7 @@ func (p *Program) linkStores() {
 			if len(ids) == 0 {
 				continue
 			}
-			owner := p.storeOwner(int32(fi), byLine, st)
+			owner := p.storeOwner(int32(fi), in, st)
 			for _, id := range ids {
 				ix.byField[st.Field] = appendUnique(ix.byField[st.Field], id)
 				if owner != "" {
@@ -90,8 +91,8 @@ func enclosing(byLine []*Func, line int32) *Func {
 }
 
 // storeOwner types the struct a store writes into ("" when unknown).
-func (p *Program) storeOwner(fi int32, byLine []*Func, st *parser.FieldStore) string {
-	in := enclosing(byLine, st.Line)
+// in is the function holding the store (nil at file scope).
+func (p *Program) storeOwner(fi int32, in *Func, st *parser.FieldStore) string {
 	if st.Var != "" {
 		var v parser.Var
 		ok := false
@@ -154,14 +155,10 @@ func (p *Program) indirectTargets(f *Func, n *parser.Node) ([]int32, uint8) {
 	// functions, never another's (an irq_chip's bus_lock under
 	// arch/mips is not what x86 calls), and user space only user space
 	callerArch := archOf(p.Path(f))
-	view := callerArch
-	if view == "" {
-		view = p.opts.Arch
-	}
+	view := p.archView(callerArch)
 	out := t[:0]
 	for _, id := range t {
-		a := archOf(p.Path(p.Funcs[id]))
-		if callerArch == "userspace" && a == "userspace" || callerArch != "userspace" && (a == "" || a == view) {
+		if archVisible(callerArch, view, p.Path(p.Funcs[id])) {
 			out = append(out, id)
 		}
 	}

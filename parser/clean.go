@@ -451,6 +451,15 @@ type branchSum struct {
 	keep                  int  // branch to keep when fragile
 }
 
+// closedGroup returns the conditional group a directive at i opens, nil
+// when it opens none or the group has no #endif.
+func (c *condCtx) closedGroup(i int) *group {
+	if g := c.groupAt[i]; g != nil && g.closed(c.toks) {
+		return g
+	}
+	return nil
+}
+
 func (g *group) closed(toks []ctok) bool {
 	return len(g.dirs) >= 2 && toks[g.dirs[len(g.dirs)-1]].dir == dEndif
 }
@@ -462,8 +471,8 @@ func (c *condCtx) summary(lo, hi int) branchSum {
 		t := c.toks[i]
 		switch t.kind {
 		case tDirective:
-			g := c.groupAt[i]
-			if g == nil || !g.closed(c.toks) {
+			g := c.closedGroup(i)
+			if g == nil {
 				continue
 			}
 			gs := c.groupSum(g)
@@ -557,8 +566,8 @@ func (c *condCtx) walk(lo, hi int, depth int) int {
 		t := c.toks[i]
 		switch t.kind {
 		case tDirective:
-			g := c.groupAt[i]
-			if g == nil || !g.closed(c.toks) {
+			g := c.closedGroup(i)
+			if g == nil {
 				continue
 			}
 			gs := c.groupSum(g)

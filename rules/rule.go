@@ -190,13 +190,22 @@ func ByID(id string) *Rule {
 // Run runs the rules and returns their findings, sorted, with
 // fingerprints; notes are dropped unless strict.
 func Run(ctx *Context, rs []*Rule) []Finding {
+	// a barrier is a dying or debugging path (die(), panic(), sanitizer
+	// reports): what it does is not followed from its callers, nor
+	// reported in it, by any rule
+	barrier := map[[2]string]bool{}
+	for _, f := range ctx.P.Funcs {
+		if f.Barrier {
+			barrier[[2]string{ctx.P.Path(f), f.Src.Name}] = true
+		}
+	}
 	var out []Finding
 	for _, r := range rs {
 		start := time.Now()
 		found := r.Run(ctx)
 		ctx.Times[r.ID] = time.Since(start)
 		for _, f := range found {
-			if f.Severity == Note && !ctx.Strict || callgraph.IsUserspace(f.Loc.Path) {
+			if f.Severity == Note && !ctx.Strict || callgraph.IsUserspace(f.Loc.Path) || barrier[[2]string{f.Loc.Path, f.Loc.Func}] {
 				continue
 			}
 			f.Rule = r.ID

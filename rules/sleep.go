@@ -102,12 +102,6 @@ func runSleepInAtomic(c *Context) []Finding {
 	p := c.P
 	var out []Finding
 	for _, f := range p.Funcs {
-		if f.Barrier {
-			// a barrier is a dying or debugging path (die(), panic(),
-			// sanitizer reports): what it does is not followed from its
-			// callers, nor reported in it
-			continue
-		}
 		for si := range f.Sites {
 			s := &f.Sites[si]
 			if !s.Reached || s.Guarded {
