@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/lockorder/lockorder/kbuild"
 	"github.com/lockorder/lockorder/parser"
 )
 
@@ -44,7 +45,7 @@ func Load(ctx context.Context, paths []string, o LoadOptions) (*Program, []parse
 	if err != nil {
 		return nil, nil, err
 	}
-	return Build(parsed, k, Options{Arch: o.Arch}), skipped, nil
+	return Build(parsed, k, Options{Arch: o.Arch, Kbuild: kbuild.ForFiles(files)}), skipped, nil
 }
 
 // ParseFiles parses files in parallel with the options' workers, progress

@@ -1,6 +1,7 @@
 package callgraph
 
 import (
+	"github.com/lockorder/lockorder/kbuild"
 	"sort"
 	"strings"
 
@@ -16,6 +17,9 @@ type Options struct {
 	// MaxIndirectTargets bounds field-based resolution: a call through a
 	// field stored with more functions than this is left unresolved.
 	MaxIndirectTargets int
+	// Kbuild is the model of the tree's Makefiles: which module each file
+	// is linked into (nil: each directory is one unit).
+	Kbuild *kbuild.Tree
 }
 
 // Effect is a may-effect propagated bottom-up through calls.
@@ -164,6 +168,12 @@ type Program struct {
 	storeIx     *storeIndex
 	fileFuncs   [][]int32
 	opts        Options
+	// fileComp: per file, its component (the module it is linked into,
+	// see kbuild.Tree.Component), interned; storedComps: per function,
+	// the components of the files that store it into a struct field
+	fileComp    []int32
+	compNames   []string
+	storedComps map[int32][]int32
 
 	// Stats
 	DirectCalls, DirectResolved, IndirectCalls, IndirectResolved int
@@ -233,6 +243,7 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 			p.byName[f.Funcs[i].Name] = append(p.byName[f.Funcs[i].Name], id)
 		}
 	}
+	p.components()
 	p.linkStores()
 	p.link()
 	p.linkParamStores()

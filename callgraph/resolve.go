@@ -50,6 +50,7 @@ func (p *Program) linkStores() {
 			}
 			owner := p.storeOwner(int32(fi), in, st)
 			for _, id := range ids {
+				p.storedComps[id] = appendUnique(p.storedComps[id], p.fileComp[fi])
 				ix.byField[st.Field] = appendUnique(ix.byField[st.Field], id)
 				if owner != "" {
 					k := owner + "." + st.Field

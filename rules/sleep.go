@@ -33,8 +33,11 @@ var SleepInAtomic = register(&Rule{
 		"wait_for_completion, copy_from_user, ...) is made while a spinning lock is held, IRQs or preemption " +
 		"are disabled, or inside rcu_read_lock(). Calls under guards a kernel developer writes " +
 		"(gfpflags_allow_blocking(), preemptible(), !in_atomic()) are not reported. Only chains of direct " +
-		"calls give an error; a chain through a function pointer is a warning; a chain longer than 8 calls, or one " +
-		"that a constant argument rules out (a callee sleeping only `if (may_block)` called with false), is a note.",
+		"calls give an error; a chain through a function pointer is a warning when the code holding the context " +
+		"binds each pointer's target (it makes that call itself, or its own module defines or stores the target), " +
+		"and a note when the target is another module's operation met through a core helper. A chain longer than " +
+		"8 calls, or one that a constant argument rules out (a callee sleeping only `if (may_block)` called with " +
+		"false), is a note.",
 	Help: "**Pattern**: `spin_lock(&l); p = kmalloc(n, GFP_KERNEL);`\n\n**Fix**: move the blocking call " +
 		"out of the atomic section, or use a non-blocking variant (GFP_ATOMIC/GFP_NOWAIT, mutex_trylock).",
 	Severity: Error,
@@ -116,6 +119,16 @@ func runSleepInAtomic(c *Context) []Finding {
 			}
 			direct := p.HasEffect(f, s, callgraph.EffSleep, true)
 			path := p.EffectPath(f, int32(si), callgraph.EffSleep, direct)
+			unbound := false
+			if !direct {
+				// a chain through function pointers is evidence only where
+				// each hop's target can be what this code's objects carry
+				if bp := p.BoundEffectPath(f, int32(si), callgraph.EffSleep); bp != nil {
+					path = bp
+				} else {
+					unbound = true
+				}
+			}
 			if !p.EndsInEffect(path, callgraph.EffSleep) {
 				continue // every reported chain ends at a blocking primitive
 			}
@@ -135,12 +148,15 @@ func runSleepInAtomic(c *Context) []Finding {
 				sev = Warning
 				how = " through a function pointer"
 			}
-			if weak(p, path, maxAtomicDepth) || irqCtx && !p.KeepsIRQsOff(path) || !direct && p.ByNameOnly(path) {
+			if weak(p, path, maxAtomicDepth) || irqCtx && !p.KeepsIRQsOff(path) || !direct && p.ByNameOnly(path) || unbound {
 				// a long may-chain is weak evidence, and so is a call
 				// resolved by field name alone (its receiver untyped); a
 				// chain that a constant argument rules out
-				// (may_block=false, RPM_ASYNC) is no evidence: shown with
-				// --strict
+				// (may_block=false, RPM_ASYNC) is no evidence; so is a chain
+				// whose function pointer reaches a sleeping implementation
+				// that neither the code holding the context nor the code
+				// making the call binds (another driver's operations, met
+				// through a core helper): shown with --strict
 				sev = Note
 			}
 			tf := ThreadFlow{Name: "atomic context"}

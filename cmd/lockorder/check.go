@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lockorder/lockorder/callgraph"
+	"github.com/lockorder/lockorder/kbuild"
 	"github.com/lockorder/lockorder/parser"
 	"github.com/lockorder/lockorder/rules"
 )
@@ -162,7 +163,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	ropts := callgraph.Options{Arch: c.arch}
+	ropts := callgraph.Options{Arch: c.arch, Kbuild: kbuild.ForFiles(files)}
 	headProg := callgraph.Build(headFiles, k, ropts)
 	introduced, nHead, nBase := rules.Introduced(headProg, callgraph.Build(baseFiles, k, ropts), rs, o.strict)
 	setSeverity(introduced)

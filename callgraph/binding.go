@@ -1,0 +1,122 @@
+package callgraph
+
+// Which code can bind an object's operations. A core helper that calls
+// `obj->ops->f()` reaches whatever the object was built with; a chain from
+// a driver's atomic section through such a helper to one implementation
+// that sleeps is evidence only when that implementation can be the one the
+// driver's objects carry. The unit of code is the component of a file (the
+// module a Makefile links it into, see kbuild.Tree.Component).
+
+// components interns every file's component.
+func (p *Program) components() {
+	idx := map[string]int32{}
+	p.fileComp = make([]int32, len(p.Files))
+	p.storedComps = map[int32][]int32{}
+	for fi, f := range p.Files {
+		c := p.opts.Kbuild.Component(f.Path)
+		id, ok := idx[c]
+		if !ok {
+			id = int32(len(p.compNames))
+			idx[c] = id
+			p.compNames = append(p.compNames, c)
+		}
+		p.fileComp[fi] = id
+	}
+}
+
+// Component returns the name of the component a function's file belongs
+// to.
+func (p *Program) Component(f *Func) string { return p.compNames[p.fileComp[f.File]] }
+
+// ownedBy reports whether function t belongs to component c: defined in
+// it, or stored into a struct field by its code.
+func (p *Program) ownedBy(t int32, c int32) bool {
+	if p.fileComp[p.Funcs[t].File] == c {
+		return true
+	}
+	for _, x := range p.storedComps[t] {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// maxBoundVisit bounds the functions one bound search visits.
+const maxBoundVisit = 40000
+
+// BoundEffectPath returns the shortest chain from f's site si to a source
+// of effect e (as EffectPath over every call) whose every indirect hop is
+// bound to f's component: the hop is made by f's own component (the code
+// that holds the context dispatches under it, so every implementation must
+// obey), or the target is defined or stored by f's component (its own
+// operations, handed through a core helper), or every target of the hop
+// has the effect (whatever the object, it blocks). nil when no such chain
+// exists within the search bound.
+func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
+	origin := p.fileComp[f.File]
+	s := &f.Sites[si]
+	if p.siteEffect(f, s, e) {
+		return []SiteRef{{f.ID, si}}
+	}
+	canEnter := func(t int32) bool {
+		tf := p.Funcs[t]
+		return tf.ViaAny[e] >= 0 && !tf.Barrier
+	}
+	allowed := func(g *Func, s *Site, t int32) bool {
+		if !s.Indirect || p.fileComp[g.File] == origin || p.ownedBy(t, origin) {
+			return true
+		}
+		for _, u := range s.Targets {
+			if !canEnter(u) {
+				return false
+			}
+		}
+		return true
+	}
+	par := map[int32]SiteRef{}
+	var queue []int32
+	for _, t := range s.Targets {
+		if _, seen := par[t]; !seen && t != f.ID && canEnter(t) && allowed(f, s, t) {
+			par[t] = SiteRef{f.ID, si}
+			queue = append(queue, t)
+		}
+	}
+	for len(queue) > 0 && len(par) < maxBoundVisit {
+		gid := queue[0]
+		queue = queue[1:]
+		g := p.Funcs[gid]
+		for j := range g.Sites {
+			sj := &g.Sites[j]
+			if e <= EffSleepIdle && sj.Guarded {
+				continue
+			}
+			if p.siteEffect(g, sj, e) {
+				// found: walk the parents back to f
+				// (f itself is never entered, so only the first step's
+				// parent lies in f)
+				path := []SiteRef{{gid, int32(j)}}
+				for cur := gid; ; {
+					ps := par[cur]
+					path = append(path, ps)
+					if ps.Func == f.ID {
+						break
+					}
+					cur = ps.Func
+				}
+				for a, b := 0, len(path)-1; a < b; a, b = a+1, b-1 {
+					path[a], path[b] = path[b], path[a]
+				}
+				return path
+			}
+			for _, t := range sj.Targets {
+				if _, seen := par[t]; seen || t == f.ID || !canEnter(t) || !allowed(g, sj, t) {
+					continue
+				}
+				par[t] = SiteRef{gid, int32(j)}
+				queue = append(queue, t)
+			}
+		}
+	}
+	return nil
+}
