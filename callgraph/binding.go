@@ -47,12 +47,16 @@ const maxBoundVisit = 40000
 
 // BoundEffectPath returns the shortest chain from f's site si to a source
 // of effect e (as EffectPath over every call) whose every indirect hop is
-// bound to f's component: the hop is made by f's own component (the code
-// that holds the context dispatches under it, so every implementation must
-// obey), or the target is defined or stored by f's component (its own
-// operations, handed through a core helper), or every target of the hop
-// has the effect (whatever the object, it blocks). nil when no such chain
-// exists within the search bound.
+// bound to f's component, the code holding the context:
+//   - the target is defined or stored by that component (its own
+//     operations, handed through a core helper), or
+//   - the hop is made by that component through a struct type it defines
+//     itself (not one of a shared header): its own interface, dispatched
+//     under its own context, which every implementation must obey, or
+//   - every target of the hop blocks through direct calls (whatever the
+//     object carries, it blocks).
+//
+// nil when no such chain exists within the search bound.
 func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 	origin := p.fileComp[f.File]
 	s := &f.Sites[si]
@@ -63,12 +67,19 @@ func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 		tf := p.Funcs[t]
 		return tf.ViaAny[e] >= 0 && !tf.Barrier
 	}
-	allowed := func(g *Func, s *Site, t int32) bool {
-		if !s.Indirect || p.fileComp[g.File] == origin || p.ownedBy(t, origin) {
+	allowed := func(g *Func, j int32, s *Site, t int32) bool {
+		if !s.Indirect || p.ownedBy(t, origin) {
 			return true
 		}
+		if p.fileComp[g.File] == origin {
+			if owner := p.siteOwner[SiteRef{g.ID, j}]; owner != "" {
+				if sf, ok := p.structFile[owner]; ok && sf >= 0 && p.fileComp[sf] == origin {
+					return true
+				}
+			}
+		}
 		for _, u := range s.Targets {
-			if !canEnter(u) {
+			if uf := p.Funcs[u]; uf.ViaDirect[e] < 0 || uf.Barrier {
 				return false
 			}
 		}
@@ -77,7 +88,7 @@ func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 	par := map[int32]SiteRef{}
 	var queue []int32
 	for _, t := range s.Targets {
-		if _, seen := par[t]; !seen && t != f.ID && canEnter(t) && allowed(f, s, t) {
+		if _, seen := par[t]; !seen && t != f.ID && canEnter(t) && allowed(f, si, s, t) {
 			par[t] = SiteRef{f.ID, si}
 			queue = append(queue, t)
 		}
@@ -110,7 +121,7 @@ func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 				return path
 			}
 			for _, t := range sj.Targets {
-				if _, seen := par[t]; seen || t == f.ID || !canEnter(t) || !allowed(g, sj, t) {
+				if _, seen := par[t]; seen || t == f.ID || !canEnter(t) || !allowed(g, int32(j), sj, t) {
 					continue
 				}
 				par[t] = SiteRef{gid, int32(j)}

@@ -174,6 +174,11 @@ type Program struct {
 	fileComp    []int32
 	compNames   []string
 	storedComps map[int32][]int32
+	// siteOwner: the struct type whose field an indirect call resolved
+	// by type goes through; structFile: the file defining each struct
+	// type (-1 when several files define one of that name)
+	siteOwner  map[SiteRef]string
+	structFile map[string]int32
 
 	// Stats
 	DirectCalls, DirectResolved, IndirectCalls, IndirectResolved int
@@ -192,7 +197,8 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 	}
 	p := &Program{K: k, Files: files, byName: map[string][]int32{}, classIdx: map[string]int32{},
 		structs: map[string]map[string]parser.Var{}, typedefs: map[string]parser.Typedef{},
-		globals: map[string]parser.Var{}, fileFuncs: make([][]int32, len(files)), opts: opts}
+		globals: map[string]parser.Var{}, fileFuncs: make([][]int32, len(files)), opts: opts,
+		siteOwner: map[SiteRef]string{}, structFile: map[string]int32{}}
 	for fi, f := range files {
 		fg := map[string]parser.Var{}
 		for _, g := range f.Globals {
@@ -220,6 +226,11 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 			}
 		}
 		for _, s := range f.Structs {
+			if old, ok := p.structFile[s.Name]; !ok {
+				p.structFile[s.Name] = int32(fi)
+			} else if old != int32(fi) {
+				p.structFile[s.Name] = -1
+			}
 			m := p.structs[s.Name]
 			if m == nil {
 				m = map[string]parser.Var{}
@@ -442,9 +453,12 @@ func (p *Program) link() {
 				}
 			} else {
 				p.IndirectCalls++
-				t, how := p.indirectTargets(f, n)
+				t, how, owner := p.indirectTargets(f, n)
 				if len(t) > 0 && len(t) <= p.opts.MaxIndirectTargets {
 					s.Targets, s.Resolved = t, how
+					if owner != "" {
+						p.siteOwner[SiteRef{f.ID, int32(len(f.Sites))}] = owner
+					}
 					p.IndirectResolved++
 					p.IndirectBy[how]++
 				}

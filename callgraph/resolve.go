@@ -150,8 +150,8 @@ func (p *Program) storeOwner(fi int32, in *Func, st *parser.FieldStore) string {
 // in, as weak evidence. With the receiver untyped, the targets are the
 // functions stored into any field of that name whose parameter count fits
 // the call: weaker evidence, reported as such.
-func (p *Program) indirectTargets(f *Func, n *parser.Node) ([]int32, uint8) {
-	t, how := p.fieldTargets(f, n)
+func (p *Program) indirectTargets(f *Func, n *parser.Node) ([]int32, uint8, string) {
+	t, how, owner := p.fieldTargets(f, n)
 	// as for direct calls: generic code reaches the scanned architecture's
 	// functions, never another's (an irq_chip's bus_lock under
 	// arch/mips is not what x86 calls), and user space only user space
@@ -163,15 +163,17 @@ func (p *Program) indirectTargets(f *Func, n *parser.Node) ([]int32, uint8) {
 			out = append(out, id)
 		}
 	}
-	return out, how
+	return out, how, owner
 }
 
-func (p *Program) fieldTargets(f *Func, n *parser.Node) ([]int32, uint8) {
+// fieldTargets also returns the receiver's struct type when the targets
+// were chosen by it.
+func (p *Program) fieldTargets(f *Func, n *parser.Node) ([]int32, uint8, string) {
 	ix := p.storeIx
 	if recv := n.Recv(); recv != "" {
 		if owner, _, ok := p.FieldOf(f, recv+"->"+n.Callee); ok {
 			if t := ix.typed[owner+"."+n.Callee]; len(t) > 0 {
-				return append([]int32(nil), t...), ResolvedType
+				return append([]int32(nil), t...), ResolvedType, owner
 			}
 			// nothing is stored into this type's field where the store
 			// can be typed (a registration helper stores a parameter):
@@ -183,7 +185,7 @@ func (p *Program) fieldTargets(f *Func, n *parser.Node) ([]int32, uint8) {
 					t = append(t, id)
 				}
 			}
-			return t, ResolvedName
+			return t, ResolvedName, ""
 		}
 	}
 	var t []int32
@@ -192,7 +194,7 @@ func (p *Program) fieldTargets(f *Func, n *parser.Node) ([]int32, uint8) {
 			t = append(t, id)
 		}
 	}
-	return t, ResolvedName
+	return t, ResolvedName, ""
 }
 
 // StoreCounts returns how many function stores into struct fields were
