@@ -1,11 +1,16 @@
 package callgraph
 
+import "github.com/lockorder/lockorder/kbuild"
+
 // Which code can bind an object's operations. A core helper that calls
 // `obj->ops->f()` reaches whatever the object was built with; a chain from
 // a driver's atomic section through such a helper to one implementation
 // that sleeps is evidence only when that implementation can be the one the
 // driver's objects carry. The unit of code is the component of a file (the
 // module a Makefile links it into, see kbuild.Tree.Component).
+
+// Kbuild returns the tree model the program was built with (nil: none).
+func (p *Program) Kbuild() *kbuild.Tree { return p.opts.Kbuild }
 
 // components interns every file's component.
 func (p *Program) components() {
@@ -47,14 +52,12 @@ const maxBoundVisit = 40000
 
 // BoundEffectPath returns the shortest chain from f's site si to a source
 // of effect e (as EffectPath over every call) whose every indirect hop is
-// bound to f's component, the code holding the context:
+// bound to f's component, the code holding the context: either
 //   - the target is defined or stored by that component (its own
 //     operations, handed through a core helper), or
 //   - the hop is made by that component through a struct type it defines
 //     itself (not one of a shared header): its own interface, dispatched
-//     under its own context, which every implementation must obey, or
-//   - every target of the hop blocks through direct calls (whatever the
-//     object carries, it blocks).
+//     under its own context, which every implementation must obey.
 //
 // nil when no such chain exists within the search bound.
 func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
@@ -78,12 +81,9 @@ func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 				}
 			}
 		}
-		for _, u := range s.Targets {
-			if uf := p.Funcs[u]; uf.ViaDirect[e] < 0 || uf.Barrier {
-				return false
-			}
-		}
-		return true
+		// (that every candidate blocks is no proof: the object may carry
+		// none, as chip_bus_lock() calls irq_bus_lock only if set)
+		return false
 	}
 	par := map[int32]SiteRef{}
 	var queue []int32
@@ -130,4 +130,50 @@ func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 		}
 	}
 	return nil
+}
+
+// buildable reports whether file fi can be built on architecture arch
+// (Kbuild gates against Kconfig; true without a model), cached.
+func (p *Program) buildable(fi int32, arch string) bool {
+	m := p.buildMemo[arch]
+	if m == nil {
+		m = make([]int8, len(p.Files))
+		if p.buildMemo == nil {
+			p.buildMemo = map[string][]int8{}
+		}
+		p.buildMemo[arch] = m
+	}
+	if m[fi] == 0 {
+		m[fi] = 2
+		if p.opts.Kbuild.Buildable(p.Files[fi].Path, arch) {
+			m[fi] = 1
+		}
+	}
+	return m[fi] == 1
+}
+
+// coexists filters a call's candidate definitions to those that can be
+// built together with the caller in file fi on the architecture its calls
+// see: a definition whose Kbuild gates no configuration of that
+// architecture enables (lib/logic_iomem.c, only with UML's
+// INDIRECT_IOMEM; a driver reachable only with COMPILE_TEST) is not what a
+// buildable caller reaches. A caller that cannot itself be built there
+// keeps every candidate.
+func (p *Program) coexists(fi int32, ids []int32) []int32 {
+	if p.opts.Kbuild == nil || p.opts.Kbuild.Kconfig == nil || len(ids) == 0 {
+		return ids
+	}
+	arch := p.archView(archOf(p.Files[fi].Path))
+	if !p.buildable(fi, arch) {
+		return ids
+	}
+	var out []int32
+	for _, id := range ids {
+		if tf := p.Funcs[id].File; tf == fi || p.buildable(tf, arch) {
+			out = append(out, id)
+		} else {
+			p.Unbuildable++
+		}
+	}
+	return out
 }

@@ -179,12 +179,16 @@ type Program struct {
 	// type (-1 when several files define one of that name)
 	siteOwner  map[SiteRef]string
 	structFile map[string]int32
+	buildMemo  map[string][]int8 // arch -> per file: 0 unknown, 1 buildable, 2 not
 
 	// Stats
 	DirectCalls, DirectResolved, IndirectCalls, IndirectResolved int
 	// IndirectBy counts resolved indirect calls by how (ResolvedType,
 	// ResolvedName).
 	IndirectBy [3]int
+	// Unbuildable counts candidate targets dropped because their file
+	// cannot be built with the caller's architecture (Kbuild + Kconfig).
+	Unbuildable int
 }
 
 // Build links files into a program and computes states and summaries.
@@ -362,6 +366,7 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 			return nil
 		}
 	}
+	ok = p.coexists(fi, ok)
 	if len(ok) > 0 {
 		// The definitions nearest the caller first (a driver's own inline
 		// in its private header beats another driver's .c body); among

@@ -163,7 +163,7 @@ func (p *Program) indirectTargets(f *Func, n *parser.Node) ([]int32, uint8, stri
 			out = append(out, id)
 		}
 	}
-	return out, how, owner
+	return p.coexists(f.File, out), how, owner
 }
 
 // fieldTargets also returns the receiver's struct type when the targets

@@ -47,6 +47,8 @@ type Tree struct {
 	// Read counts the Makefiles read; Unread the directories given whose
 	// Makefile could not be read.
 	Read, Unread int
+	// Kconfig is the tree's Kconfig model (nil outside a kernel tree).
+	Kconfig *Kconfig
 }
 
 // Read builds the model from the Makefile or Kbuild file of each
@@ -377,5 +379,65 @@ func ForFiles(files []string) *Tree {
 			d = up
 		}
 	}
-	return Read(dirs)
+	t := Read(dirs)
+	if root := treeRoot(files); root != "" {
+		t.Kconfig = ReadKconfig(root)
+	}
+	return t
+}
+
+// treeRoot finds the kernel tree holding the files: the nearest directory
+// at or above their common directory with a Kconfig file and an arch/
+// directory ("" when there is none).
+func treeRoot(files []string) string {
+	if len(files) == 0 {
+		return ""
+	}
+	common, err := filepath.Abs(filepath.Dir(files[0]))
+	if err != nil {
+		return ""
+	}
+	for _, f := range files[1:] {
+		d, err := filepath.Abs(filepath.Dir(f))
+		if err != nil {
+			return ""
+		}
+		for common != d && !strings.HasPrefix(d, common+string(filepath.Separator)) {
+			up := filepath.Dir(common)
+			if up == common {
+				break
+			}
+			common = up
+		}
+	}
+	for d := common; ; d = filepath.Dir(d) {
+		st1, err1 := os.Stat(filepath.Join(d, "Kconfig"))
+		st2, err2 := os.Stat(filepath.Join(d, "arch"))
+		if err1 == nil && !st1.IsDir() && err2 == nil && st2.IsDir() {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// Buildable reports whether a source file can be built on an
+// architecture: every config symbol gating it (as the Makefiles say) can
+// be enabled there. A file the Makefiles do not place, or a tree without
+// Kconfig, counts as buildable.
+func (t *Tree) Buildable(p, arch string) bool {
+	if t == nil || t.Kconfig == nil {
+		return true
+	}
+	o, ok := t.objs[path.Clean(filepath.ToSlash(p))]
+	if !ok {
+		return true
+	}
+	for _, g := range o.Gates {
+		if !t.Kconfig.Possible(g, arch) {
+			return false
+		}
+	}
+	return true
 }

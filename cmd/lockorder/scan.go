@@ -224,6 +224,14 @@ func printStats(w io.Writer, p *callgraph.Program, skipped []parser.Skipped, fs 
 		p.IndirectBy[callgraph.ResolvedType], p.IndirectBy[callgraph.ResolvedName])
 	ty, unty := p.StoreCounts()
 	fmt.Fprintf(w, "function stores into struct fields: %d typed, %d untyped\n", ty, unty)
+	if kb := p.Kbuild(); kb != nil {
+		kc := 0
+		if kb.Kconfig != nil {
+			kc = kb.Kconfig.Files
+		}
+		fmt.Fprintf(w, "kbuild: %d Makefiles read (%d unreadable), %d source files placed in modules; %d Kconfig files; %d call targets dropped as not buildable with the caller\n",
+			kb.Read, kb.Unread, kb.Files(), kc, p.Unbuildable)
+	}
 	fmt.Fprintf(w, "front end: %d files needed definition recovery, %d extra parses\n",
 		parser.RecoverStats.Files.Load(), parser.RecoverStats.Parses.Load())
 	fmt.Fprintf(w, "lock classes: %d, findings: %d, wall: %s\n", len(p.Classes), len(fs), d.Round(time.Millisecond))
