@@ -97,6 +97,15 @@ func (p *Program) dataflow(f *Func) {
 			outs = []state{t, e}
 		default:
 			outs = []state{st}
+			if cases := n.Cases(); cases != nil {
+				if gs := p.K.switchGuards(f, n.Cond(), cases); gs != nil {
+					outs = make([]state, len(n.Succ))
+					for k := range outs {
+						outs[k] = st.clone()
+						outs[k].pg = addPG(outs[k].pg, gs[k])
+					}
+				}
+			}
 		}
 		for k, s := range n.Succ {
 			if s < 0 || int(s) >= len(nodes) {

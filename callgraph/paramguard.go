@@ -12,10 +12,16 @@ import (
 type ParamGuard struct {
 	Param int8
 	Test  uint8
-	Flag  string
+	// Flag is the constant tested: the bit of pgHas/pgLacks, the value of
+	// pgEq/pgNe (`mode == MODE_X`, `case MODE_X:`).
+	Flag string
 	// Field: the test is of a field of the parameter
 	// (`miter->__flags & SG_MITER_ATOMIC`).
 	Field string
+	// Local, when set, names the local variable tested instead of a
+	// parameter (Param is then -1): `if (!skb) break;` makes skb non-NULL
+	// at the calls after it. Only locals assigned once are tracked.
+	Local string
 }
 
 const (
@@ -23,6 +29,8 @@ const (
 	pgFalsy
 	pgHas   // param & Flag
 	pgLacks // !(param & Flag)
+	pgEq    // param == Flag
+	pgNe    // param != Flag
 )
 
 func (g ParamGuard) negate() ParamGuard {
@@ -35,6 +43,10 @@ func (g ParamGuard) negate() ParamGuard {
 		g.Test = pgLacks
 	case pgLacks:
 		g.Test = pgHas
+	case pgEq:
+		g.Test = pgNe
+	case pgNe:
+		g.Test = pgEq
 	}
 	return g
 }
@@ -136,10 +148,30 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 	if i, ok := param(s); ok {
 		return ParamGuard{Param: i, Test: pgTruthy, Field: field}, true
 	}
+	if l := localOnce(f, s); l != "" {
+		return ParamGuard{Param: -1, Test: pgTruthy, Local: l}, true
+	}
 	for _, op := range []string{"==", "!="} {
 		if a, b, ok := strings.Cut(s, op); ok {
 			i, ok := param(a)
-			if !ok || !zeroish(b) {
+			if !ok {
+				if l := localOnce(f, a); l != "" && zeroish(b) {
+					g := ParamGuard{Param: -1, Test: pgFalsy, Local: l}
+					if op == "!=" {
+						g = g.negate()
+					}
+					return g, true
+				}
+				return ParamGuard{}, false
+			}
+			if !zeroish(b) {
+				// a comparison with a named constant: `mode == MODE_X`
+				if c := strings.TrimSpace(b); isConstName(c) {
+					if op == "==" {
+						return ParamGuard{Param: i, Test: pgEq, Flag: c, Field: field}, true
+					}
+					return ParamGuard{Param: i, Test: pgNe, Flag: c, Field: field}, true
+				}
 				return ParamGuard{}, false
 			}
 			if op == "==" {
@@ -156,6 +188,51 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 		}
 	}
 	return ParamGuard{}, false
+}
+
+// localOnce returns the name when s is a local variable of f whose value
+// a test pins down (assigned at most once: see parser.Func.MultiAssigned).
+func localOnce(f *Func, s string) string {
+	s = strings.TrimSpace(s)
+	if !isIdentText(s) || slices.Contains(f.Src.MultiAssigned, s) {
+		return ""
+	}
+	for i := range f.Src.Locals {
+		if f.Src.Locals[i].Name == s {
+			return s
+		}
+	}
+	return ""
+}
+
+// switchGuards returns, for a switch head on a parameter (`switch (cmd)`,
+// `switch (p->mode)`), the guard each successor adds: `cmd == CASE` on a
+// case arm, `cmd != CASE` for every case on the default arm and the way
+// past. nil when the switch is not on a parameter or a case is not a named
+// constant.
+func (k *Knowledge) switchGuards(f *Func, cond string, cases []string) [][]ParamGuard {
+	g, ok := k.atomGuard(f, cond)
+	if !ok || g.Test != pgTruthy || g.Local != "" {
+		return nil
+	}
+	out := make([][]ParamGuard, len(cases))
+	var others []ParamGuard
+	for i, c := range cases {
+		if c == "" {
+			continue
+		}
+		if !isConstName(c) {
+			return nil
+		}
+		out[i] = []ParamGuard{{Param: g.Param, Test: pgEq, Flag: c, Field: g.Field}}
+		others = append(others, ParamGuard{Param: g.Param, Test: pgNe, Flag: c, Field: g.Field})
+	}
+	for i, c := range cases {
+		if c == "" {
+			out[i] = others
+		}
+	}
+	return out
 }
 
 func zeroish(s string) bool {
@@ -194,6 +271,12 @@ func (k *Knowledge) contradicts(g ParamGuard, arg string) bool {
 	a = k.unwrap(a)
 	nonzeroNum := a == "true" || len(a) > 0 && a[0] >= '1' && a[0] <= '9' && strings.Trim(a, "0123456789UuLl") == ""
 	switch g.Test {
+	case pgEq:
+		// two different named constants (enumerators of one enum, in
+		// practice) are different values
+		return isConstName(a) && a != g.Flag
+	case pgNe:
+		return a == g.Flag
 	case pgTruthy:
 		return zeroish(a)
 	case pgFalsy:
@@ -243,9 +326,18 @@ func (p *Program) Feasible(path []SiteRef) bool {
 			args[i] = substitute(a, env)
 		}
 		callee := p.Funcs[path[k+1].Func]
+		here := caller.Sites[path[k].Site].ParamGuards
 		for _, g := range callee.Sites[path[k+1].Site].ParamGuards {
-			if int(g.Param) >= len(args) {
+			if g.Local != "" || g.Param < 0 || int(g.Param) >= len(args) {
 				continue
+			}
+			if g.Field == "" && (g.Test == pgFalsy || g.Test == pgTruthy) {
+				// the callee needs its parameter NULL (or not), and the
+				// caller passes what it knows is not (or is): `&x`, a
+				// local or parameter tested on every path to the call
+				if val, known := p.truth(caller, here, n.Args[g.Param]); known && val == (g.Test == pgFalsy) {
+					return false
+				}
 			}
 			v := args[g.Param]
 			if g.Field != "" {
@@ -267,6 +359,33 @@ func (p *Program) Feasible(path []SiteRef) bool {
 		env = next
 	}
 	return true
+}
+
+// truth tells whether an argument is known non-zero (true) or zero
+// (false) at a call, from the must-guards holding there: `&x` is never
+// NULL; a local or parameter tested on every path to the call has the
+// value the test gave.
+func (p *Program) truth(f *Func, guards []ParamGuard, arg string) (val, known bool) {
+	a := strings.TrimSpace(arg)
+	if strings.HasPrefix(a, "&") && !strings.HasPrefix(a, "&&") {
+		return true, true
+	}
+	for _, g := range guards {
+		if g.Field != "" || g.Test != pgTruthy && g.Test != pgFalsy {
+			continue
+		}
+		name := g.Local
+		if name == "" {
+			if int(g.Param) < 0 || int(g.Param) >= len(f.Src.Params) {
+				continue
+			}
+			name = f.Src.Params[g.Param].Name
+		}
+		if name == a {
+			return g.Test == pgTruthy, true
+		}
+	}
+	return false, false
 }
 
 // storedConst finds the constant an earlier call of caller (before site

@@ -367,24 +367,74 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 		}
 	}
 	ok = p.coexists(fi, ok)
-	if len(ok) > 0 {
-		// The definitions nearest the caller first (a driver's own inline
-		// in its private header beats another driver's .c body); among
-		// those, a name defined both in .c files and as a header inline is
-		// usually the real body and its !CONFIG_ stub: the .c ones count.
-		ok = p.nearest(ok, caller)
-		var c []int32
-		for _, id := range ok {
-			if !strings.HasSuffix(p.Files[p.Funcs[id].File].Path, ".h") {
-				c = append(c, id)
+	if len(ok) == 0 {
+		return nil
+	}
+	// A definition linked into the caller's own module comes first.
+	var mine []int32
+	for _, id := range ok {
+		if p.fileComp[p.Funcs[id].File] == p.fileComp[fi] {
+			mine = append(mine, id)
+		}
+	}
+	if len(mine) > 0 {
+		ok = mine
+	} else if inl := p.realInlines(name, ok); len(inl) > 0 {
+		// a static inline of a header that does not also declare the
+		// name (so it is not a !CONFIG_ stub) is the function callers
+		// including that header compile against: same-named .c bodies
+		// elsewhere are other drivers' namesakes (staging rtl8192u's
+		// ieee80211_rx() is not mac80211's)
+		return inl
+	}
+	// The definitions nearest the caller first (a driver's own inline in
+	// its private header beats another driver's .c body); among those, a
+	// name defined both in .c files and as a header inline is usually the
+	// real body and its !CONFIG_ stub: the .c ones count.
+	ok = p.nearest(ok, caller)
+	var c []int32
+	for _, id := range ok {
+		if !strings.HasSuffix(p.Files[p.Funcs[id].File].Path, ".h") {
+			c = append(c, id)
+		}
+	}
+	if len(c) == 0 {
+		c = ok
+	}
+	return c
+}
+
+// realInlines returns the candidates that are static inlines of shared
+// headers (under include/) declaring no prototype of the name, when the
+// candidates also hold .c bodies; nil otherwise.
+func (p *Program) realInlines(name string, ids []int32) []int32 {
+	var inl []int32
+	hasC := false
+	for _, id := range ids {
+		f := p.Funcs[id]
+		path := p.Files[f.File].Path
+		if !strings.HasSuffix(path, ".h") {
+			hasC = true
+			continue
+		}
+		if !f.Src.Static || !(strings.HasPrefix(path, "include/") || strings.Contains(path, "/include/")) {
+			continue
+		}
+		stub := false
+		for _, pr := range p.Files[f.File].Protos {
+			if pr == name {
+				stub = true
+				break
 			}
 		}
-		if len(c) == 0 {
-			c = ok
+		if !stub {
+			inl = append(inl, id)
 		}
-		return c
 	}
-	return nil
+	if !hasC {
+		return nil
+	}
+	return inl
 }
 
 // nearest keeps the definitions that share the longest directory prefix

@@ -37,6 +37,7 @@ func (x *extractor) buildCFG(f *Func, body *sitter.Node) {
 	}
 	f.OnceFlags = b.onceFlags(body)
 	f.AssignedParams = b.assignedParams(body)
+	f.MultiAssigned = b.multiAssigned(body)
 }
 
 func (b *builder) add(n Node) int32 {
@@ -274,6 +275,7 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 		}
 		b.f.Nodes[head].Line, b.f.Nodes[head].Col = pos(n)
 		var succ []int32
+		var labels []string // per successor: its case value, "" for default and the way out
 		hasDefault := false
 		if body != nil {
 			b.breakT = append(b.breakT, next)
@@ -290,11 +292,15 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 						}
 						stmts = append(stmts, ch)
 					}
+					label := ""
 					if val == nil {
 						hasDefault = true
+					} else {
+						label = normSpace([]byte(b.x.text(val)))
 					}
 					cont = b.seq(stmts, cont)
 					succ = append(succ, cont)
+					labels = append(labels, label)
 				} else {
 					cont = b.stmt(it, cont)
 				}
@@ -303,8 +309,15 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 		}
 		if !hasDefault || len(succ) == 0 {
 			succ = append(succ, next)
+			labels = append(labels, "")
 		}
 		b.f.Nodes[head].Succ = succ
+		if cond != nil {
+			// a switch head: a join node that names its condition and, per
+			// successor, the case value leading there (see Node.Cases)
+			b.f.Nodes[head].Text = strings.TrimSpace(normSpace([]byte(b.x.text(cond))))
+			b.f.Nodes[head].Args = labels
+		}
 		return b.chainNode(cond, head)
 
 	case sym.has("break_statement", n):

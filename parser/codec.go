@@ -67,6 +67,7 @@ func encodeFile(f *File) []byte {
 	e.i(int64(f.Bytes))
 	e.i(int64(f.ErrorNodes))
 	e.strList(f.Macros)
+	e.strList(f.Protos)
 	e.u(uint64(len(f.Ignores)))
 	for _, l := range f.Ignores {
 		e.i(int64(l))
@@ -111,6 +112,7 @@ func encodeFile(f *File) []byte {
 		e.s(fn.ReturnType)
 		e.strList(fn.OnceFlags)
 		e.strList(fn.AssignedParams)
+		e.strList(fn.MultiAssigned)
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -249,6 +251,7 @@ func decodeFile(data []byte) (*File, error) {
 	}
 	f := &File{Bytes: int(d.i()), ErrorNodes: int(d.i())}
 	f.Macros = d.strList()
+	f.Protos = d.strList()
 	if k := d.n(); k > 0 {
 		f.Ignores = make([]int32, k)
 		for i := range f.Ignores {
@@ -289,6 +292,7 @@ func decodeFile(data []byte) (*File, error) {
 			}
 			fn.BodyError, fn.ReturnType = d.b(), d.s()
 			fn.OnceFlags, fn.AssignedParams = d.strList(), d.strList()
+			fn.MultiAssigned = d.strList()
 			nn := d.n()
 			fn.Nodes = make([]Node, nn)
 			for j := range fn.Nodes {

@@ -25,6 +25,10 @@ type File struct {
 	ErrorNodes int
 	// Ignores are the lines holding a `lockorder: ignore` comment.
 	Ignores []int32
+	// Protos are the functions the file declares at top level without a
+	// body (`int f(int);`): a header that declares f and also defines a
+	// static inline f holds the !CONFIG_ stub of a real body elsewhere.
+	Protos []string
 }
 
 // Func is one function definition with its control-flow graph.
@@ -48,6 +52,10 @@ type Func struct {
 	OnceFlags []string
 	// AssignedParams are the parameters the body assigns to.
 	AssignedParams []string
+	// MultiAssigned are the locals whose value may change after a test of
+	// it: assigned more than once (the initializer counts), incremented,
+	// or with their address taken.
+	MultiAssigned []string
 }
 
 // Annot is a sparse lock annotation on a function definition.
@@ -141,8 +149,19 @@ type Node struct {
 // `rwc->rmap_one(...)`), or the guard class for guards.
 func (n *Node) Recv() string { return n.Text }
 
-// Cond is the condition text of a branch.
+// Cond is the condition text of a branch, or of a switch head (an NNop
+// whose Args are its Cases).
 func (n *Node) Cond() string { return n.Text }
+
+// Cases returns, for a switch head, the case value leading to each
+// successor ("" for default and for the way past the switch); nil for any
+// other node.
+func (n *Node) Cases() []string {
+	if n.Kind != NNop || n.Text == "" || len(n.Args) != len(n.Succ) {
+		return nil
+	}
+	return n.Args
+}
 
 // Iter is the iterator macro or loop keyword of a loop
 // ("list_for_each_entry", "for", "while").

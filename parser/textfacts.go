@@ -46,6 +46,61 @@ func (b *builder) assignedParams(body *sitter.Node) []string {
 	return out
 }
 
+// multiAssigned lists the locals a test of which may not hold later:
+// assigned more than once (an initializer counts as one), changed by ++,
+// --, or a compound assignment, or with their address taken.
+func (b *builder) multiAssigned(body *sitter.Node) []string {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	var out []string
+	for _, v := range b.f.Locals {
+		if v.Name == "" || slices.Contains(out, v.Name) {
+			continue
+		}
+		n := 0
+		if v.Init != "" {
+			n++
+		}
+		for off := 0; n < 2; {
+			i := bytes.Index(text[off:], []byte(v.Name))
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(v.Name)
+			if i > 0 && (isWordByte(text[i-1]) || text[i-1] == '.' || text[i-1] == '>') {
+				continue
+			}
+			j := off
+			if j < len(text) && isWordByte(text[j]) {
+				continue
+			}
+			k := i - 1
+			for k >= 0 && (text[k] == ' ' || text[k] == '\t') {
+				k--
+			}
+			if k >= 0 && text[k] == '&' && (k == 0 || text[k-1] != '&') {
+				n = 2 // its address is taken
+				break
+			}
+			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+				j++
+			}
+			switch {
+			case j < len(text) && text[j] == '=' && (j+1 >= len(text) || text[j+1] != '='):
+				n++
+			case j+1 < len(text) && text[j+1] == '=' && strings.IndexByte("+-|&^*/%", text[j]) >= 0,
+				j+1 < len(text) && (text[j] == '+' && text[j+1] == '+' || text[j] == '-' && text[j+1] == '-'),
+				k >= 1 && (text[k] == '+' && text[k-1] == '+' || text[k] == '-' && text[k-1] == '-'):
+				n = 2
+			}
+		}
+		if n >= 2 {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
+
 // onceFlags finds the variables the function sets to 1 or true that
 // outlive the call: static locals, and names that are neither locals nor
 // parameters (globals). `if (installed) return; ... installed = 1;` makes

@@ -111,6 +111,11 @@ func (x *extractor) global(n *sitter.Node) {
 	tname := x.typeName(t)
 	for i := 0; i < int(n.NamedChildCount()); i++ {
 		d := n.NamedChild(i)
+		if !d.Equal(t) {
+			if name := protoName(x, d); name != "" {
+				x.file.Protos = append(x.file.Protos, name)
+			}
+		}
 		if d.Equal(t) || !isDeclarator(d) || sym.has("function_declarator", d) {
 			continue
 		}
@@ -123,6 +128,26 @@ func (x *extractor) global(n *sitter.Node) {
 		// DEFINE_SPINLOCK; the callgraph maps such macro names to lock types.
 		x.file.Globals = append(x.file.Globals, Var{Name: name, Type: tname, Ptr: ptr, Line: l})
 	}
+}
+
+// protoName returns the function a top-level declarator declares (`f` of
+// `int f(int)` or `struct s *f(void)`), "" for anything else (a variable,
+// a function pointer).
+func protoName(x *extractor, d *sitter.Node) string {
+	for i := 0; d != nil && i < 8; i++ {
+		switch {
+		case sym.has("pointer_declarator", d):
+			d = d.ChildByFieldName("declarator")
+		case sym.has("function_declarator", d):
+			if id := d.ChildByFieldName("declarator"); id != nil && sym.has("identifier", id) {
+				return x.text(id)
+			}
+			return ""
+		default:
+			return ""
+		}
+	}
+	return ""
 }
 
 var perCPUMacros = [][]byte{[]byte("DEFINE_PER_CPU"), []byte("DECLARE_PER_CPU")}
