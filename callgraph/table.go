@@ -78,6 +78,9 @@ type Table struct {
 		HotplugRegister map[string][]int `toml:"hotplug_register"`
 		HotplugNotifier map[string]int   `toml:"hotplug_notifier"`
 		IRQRegister     map[string][]int `toml:"irq_register"`
+		// SoftIRQRegister register callbacks that run in softirq
+		// context: timers, tasklets, NAPI poll, RCU callbacks.
+		SoftIRQRegister map[string][]int `toml:"softirq_register"`
 		// HotplugStateRegister take the hotplug state as first argument.
 		HotplugStateRegister []string `toml:"hotplug_state_register"`
 		// NotifierField is the callback field of a notifier block.

@@ -31,7 +31,9 @@ var SleepInAtomic = register(&Rule{
 	Short: "A call that may block is made with a spinlock held, IRQs off, preemption off or under RCU",
 	Full: "A call that can reach schedule() (mutex_lock, msleep, GFP_KERNEL allocations, " +
 		"wait_for_completion, copy_from_user, ...) is made while a spinning lock is held, IRQs or preemption " +
-		"are disabled, or inside rcu_read_lock(). Calls under guards a kernel developer writes " +
+		"are disabled, or inside rcu_read_lock(), or in a function that runs in atomic context by construction: a " +
+		"hard-IRQ handler (request_irq() & co., the primary handler of request_threaded_irq()) or a softirq " +
+		"callback (timer_setup(), tasklets, NAPI poll, call_rcu()). Calls under guards a kernel developer writes " +
 		"(gfpflags_allow_blocking(), preemptible(), !in_atomic()) are not reported. Only chains of direct " +
 		"calls give an error; a chain through a function pointer is a warning when the code holding the context " +
 		"binds each pointer's target (it makes that call itself, or its own module defines or stores the target), " +
@@ -177,6 +179,92 @@ func runSleepInAtomic(c *Context) []Finding {
 				Key:      []string{f.Src.Name, key, s.Callee, sleeper},
 				Fix:      "move the call out of the atomic section or use a non-blocking variant",
 			})
+		}
+	}
+	return append(out, sleepInCallbacks(c)...)
+}
+
+// sleepInCallbacks flags blocking calls made by functions that run in an
+// atomic context by construction: hard-IRQ handlers (request_irq() & co.)
+// and softirq callbacks (timers, tasklets, NAPI poll, RCU callbacks).
+// Sites already atomic for another reason (a lock held, IRQs off) are
+// reported by the main pass.
+func sleepInCallbacks(c *Context) []Finding {
+	p := c.P
+	var out []Finding
+	done := map[int32]bool{}
+	for _, kind := range []struct {
+		regs []callgraph.Registration
+		ctx  string
+	}{
+		{p.Registered(p.K.Table.Contexts.IRQRegister), "hard-IRQ handler"},
+		{p.Registered(p.K.Table.Contexts.SoftIRQRegister), "softirq callback"},
+	} {
+		for _, r := range kind.regs {
+			if done[r.Handler] {
+				continue
+			}
+			done[r.Handler] = true
+			f := p.Funcs[r.Handler]
+			if f.Barrier || callgraph.IsUserspace(p.Path(f)) {
+				continue
+			}
+			regLoc := c.SiteLoc(r.Caller, r.Site)
+			ctx := fmt.Sprintf("%s() runs as a %s (registered by %s() in %s())", f.Src.Name, kind.ctx, r.Via, p.Funcs[r.Caller].Src.Name)
+			for si := range f.Sites {
+				s := &f.Sites[si]
+				if !s.Reached || s.Guarded || s.Dropped {
+					continue
+				}
+				if d, _, _, _ := atomicContext(c, f, s); d != "" {
+					continue // reported with that context
+				}
+				if !p.HasEffect(f, s, callgraph.EffSleep, false) {
+					continue
+				}
+				direct := p.HasEffect(f, s, callgraph.EffSleep, true)
+				path := p.EffectPath(f, int32(si), callgraph.EffSleep, direct)
+				unbound := false
+				if !direct {
+					if bp := p.BoundEffectPath(f, int32(si), callgraph.EffSleep); bp != nil {
+						path = bp
+					} else {
+						unbound = true
+					}
+				}
+				if !p.EndsInEffect(path, callgraph.EffSleep) {
+					continue
+				}
+				last := path[len(path)-1]
+				sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
+				if sp := p.K.Prim(sleeper); sp != nil && sp.SleepsPreemptDisabled {
+					continue
+				}
+				sev, how := Error, ""
+				if !direct {
+					sev, how = Warning, " through a function pointer"
+				}
+				if weak(p, path, maxAtomicDepth) || !direct && p.ByNameOnly(path) || unbound {
+					sev = Note
+				}
+				tf := ThreadFlow{Name: "atomic context"}
+				tf.Steps = append(tf.Steps, Step{Loc: regLoc, Message: ctx})
+				tf.Steps = append(tf.Steps, c.CallSteps(path)...)
+				tf.Steps[len(tf.Steps)-1].Message = fmt.Sprintf("%s() may block", sleeper)
+				msg := fmt.Sprintf("%s() may sleep in a %s%s: %s() can reach %s()", f.Src.Name, kind.ctx, how, s.Callee, sleeper)
+				if s.Callee == sleeper {
+					msg = fmt.Sprintf("%s() calls %s(), which may sleep, in a %s", f.Src.Name, sleeper, kind.ctx)
+				}
+				out = append(out, Finding{
+					Severity: sev,
+					Loc:      c.SiteLoc(f.ID, int32(si)),
+					Message:  msg,
+					Flows:    []ThreadFlow{tf},
+					Related:  []Step{{Loc: regLoc, Message: ctx}},
+					Key:      []string{f.Src.Name, kind.ctx, s.Callee, sleeper},
+					Fix:      "defer the blocking work to process context (a threaded handler or a work item), or use a non-blocking variant",
+				})
+			}
 		}
 	}
 	return out
