@@ -1,6 +1,10 @@
 package callgraph
 
-import "github.com/lockorder/lockorder/kbuild"
+import (
+	"strings"
+
+	"github.com/lockorder/lockorder/kbuild"
+)
 
 // Which code can bind an object's operations. A core helper that calls
 // `obj->ops->f()` reaches whatever the object was built with; a chain from
@@ -177,3 +181,80 @@ func (p *Program) coexists(fi int32, ids []int32) []int32 {
 	}
 	return out
 }
+
+// A TargetNote explains one candidate of a call site: a target chosen,
+// or a same-named definition (or same-field function) left out, and why.
+type TargetNote struct {
+	Func   int32
+	Chosen bool
+	Why    string
+}
+
+// ExplainTargets says how a site's targets were chosen: for a direct call
+// every definition of the name, chosen or not, with the reason; for a call
+// through a struct field the receiver type (or the field name alone) and,
+// per target, the module that defines or stores it relative to the
+// caller's. At most max notes.
+func (p *Program) ExplainTargets(f *Func, si int32, max int) (how string, notes []TargetNote) {
+	s := &f.Sites[si]
+	chosen := map[int32]bool{}
+	for _, t := range s.Targets {
+		chosen[t] = true
+	}
+	caller := p.Files[f.File].Path
+	callerArch := archOf(caller)
+	view := p.archView(callerArch)
+	if s.Indirect {
+		switch s.Resolved {
+		case ResolvedType:
+			how = "by receiver type " + p.siteOwner[SiteRef{f.ID, si}] + "." + s.Callee
+		case ResolvedName:
+			how = "by field name ." + s.Callee + " and arity (receiver untyped)"
+		default:
+			how = "unresolved"
+		}
+		for _, t := range s.Targets {
+			if len(notes) >= max {
+				break
+			}
+			why := "another module's (" + p.Component(p.Funcs[t]) + "): a note unless bound"
+			if p.ownedBy(t, p.fileComp[f.File]) {
+				why = "this module's own"
+			}
+			notes = append(notes, TargetNote{Func: t, Chosen: true, Why: why})
+		}
+		return how, notes
+	}
+	how = "by name"
+	for _, id := range p.byName[s.Callee] {
+		if len(notes) >= max {
+			break
+		}
+		g := p.Funcs[id]
+		path := p.Files[g.File].Path
+		var why string
+		switch {
+		case chosen[id] && g.File == f.File:
+			why = "same file"
+		case chosen[id] && p.fileComp[g.File] == p.fileComp[f.File]:
+			why = "same module"
+		case chosen[id]:
+			why = "visible (" + p.Component(g) + ")"
+		case g.Src.Static && !strings.HasSuffix(path, ".h"):
+			why = "static in another file"
+		case strings.HasSuffix(path, ".h") && !headerVisible(path, caller):
+			why = "private header of another directory"
+		case !archVisible(callerArch, view, path):
+			why = "another architecture's"
+		case p.opts.Kbuild != nil && p.opts.Kbuild.Kconfig != nil && p.buildable(f.File, view) && !p.buildable(g.File, view):
+			why = "not buildable on " + view + " (Kbuild gates no configuration enables)"
+		default:
+			why = "another definition preferred (same module, header inline, or nearer)"
+		}
+		notes = append(notes, TargetNote{Func: id, Chosen: chosen[id], Why: why})
+	}
+	return how, notes
+}
+
+// ByName returns every definition of a function name.
+func (p *Program) ByName(name string) []int32 { return p.byName[name] }

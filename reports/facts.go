@@ -19,7 +19,8 @@ func Facts(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, path str
 		flags += " body-has-parse-errors"
 	}
 	fmt.Fprintf(b, "%s:%d: %s()%s\n", path, f.Src.Line, f.Src.Name, flags)
-	for _, s := range f.Sites {
+	for si := range f.Sites {
+		s := &f.Sites[si]
 		if !s.Reached {
 			fmt.Fprintf(b, "  %d:%d call %s (unreachable)\n", s.Line, s.Col, s.Callee)
 			continue
@@ -73,6 +74,19 @@ func Facts(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, path str
 			fmt.Fprint(b, " | sleep-guarded")
 		}
 		b.WriteString("\n")
+		if n := len(p.ByName(s.Callee)); s.Prim == nil && (s.Indirect || n > 1 || n != len(s.Targets)) {
+			// how the targets were chosen, and the candidates left out
+			how, notes := p.ExplainTargets(f, int32(si), 12)
+			fmt.Fprintf(b, "      targets %s\n", how)
+			for _, n := range notes {
+				t := p.Funcs[n.Func]
+				mark := "->"
+				if !n.Chosen {
+					mark = "x "
+				}
+				fmt.Fprintf(b, "      %s %s() %s:%d: %s\n", mark, t.Src.Name, p.Path(t), t.Src.Line, n.Why)
+			}
+		}
 	}
 	var eff []string
 	for e, name := range []string{"may-sleep", "may-sleep(strict)", "wakes", "wakes-task", "sync-ipi"} {

@@ -71,3 +71,24 @@ func TestFactsShowsLocks(t *testing.T) {
 		t.Errorf("exit %d\n%s\n%s", code, out, e)
 	}
 }
+
+// facts shows how each call's targets were chosen and which candidates
+// were left out, and why.
+func TestFactsExplainsTargets(t *testing.T) {
+	code, out, e := runCLI("facts", "--progress", "never", "--func", "plain_map", "../../fixtures/sleep-in-atomic-kconfig")
+	for _, want := range []string{
+		"targets by name",
+		"-> ioremap() ../../fixtures/sleep-in-atomic-kconfig/arch/x86/mm/ioremap.c:2: visible",
+		"x  ioremap() ../../fixtures/sleep-in-atomic-kconfig/lib/logic_iomem.c:5: not buildable on x86",
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("exit %d, want %q in\n%s\n%s", code, want, out, e)
+		}
+	}
+	code, out, e = runCLI("facts", "--progress", "never", "--func", "req_object_put", "../../fixtures/sleep-in-atomic-bound")
+	for _, want := range []string{"targets by receiver type req_object_ops.release", "req_default_release() ../../fixtures/sleep-in-atomic-bound/req-ops.c:8: this module's own", "ctrl_req_release() ../../fixtures/sleep-in-atomic-bound/ctrl_b.c:22: another module's"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("exit %d, want %q in\n%s\n%s", code, want, out, e)
+		}
+	}
+}
