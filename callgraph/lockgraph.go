@@ -58,6 +58,11 @@ func (p *Program) ReachFrom(entries []int32, direct bool) *Reach {
 				continue
 			}
 			for _, t := range s.Targets {
+				if p.Funcs[t].Barrier {
+					// die(), panic(): nothing after them is reached (in
+					// interrupt context die() panics before do_exit())
+					continue
+				}
 				if _, ok := r.parent[t]; !ok {
 					r.parent[t] = SiteRef{id, int32(si)}
 					queue = append(queue, t)
