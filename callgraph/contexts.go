@@ -163,7 +163,7 @@ func (p *Program) ProcessContext(f *Func) int32 {
 
 // IRQsOnAt reports whether IRQs are on at site s of a function that runs
 // with IRQs enabled: the function has not disabled them on the way.
-func (s *Site) IRQsOnAt() bool { return s.IRQ != irqOff }
+func (s *Site) IRQsOnAt() bool { return s.IRQ == irqOn || s.IRQ == irqCaller }
 
 // CallEdge is a call of a function: the calling function and site.
 type CallEdge struct{ Caller, Site int32 }

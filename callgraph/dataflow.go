@@ -50,7 +50,8 @@ func (p *Program) dataflow(f *Func) {
 		siteOf[f.Sites[i].Node] = int32(i)
 	}
 	in := make([]state, len(nodes))
-	in[0] = state{reached: true}
+	// a restore with no save of its own puts back what the caller saved
+	in[0] = state{reached: true, prevIRQ: irqRestored}
 	work := []int32{0}
 	queued := make([]bool, len(nodes))
 	queued[0] = true
@@ -232,7 +233,12 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 				} else if !releaseHeld(st, c) && !own {
 					relUnknown[c] = true
 					addRel(st, c)
-					if pr.IRQOn {
+					switch {
+					case pr.IRQOn && !pr.IRQForceOn:
+						// unlock_task_sighand(): the flags come from
+						// the caller's lock helper
+						st.irq = st.prevIRQ
+					case pr.IRQOn:
 						st.irq = irqOn
 					}
 				}
@@ -336,10 +342,18 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 	}
 	switch t0.ExitIRQ {
 	case irqOff:
+		// a lock helper that returns with IRQs saved and off
+		// (lock_task_sighand()): the matching unlock helper restores
+		// what was there before it
+		if st.irq != irqOff {
+			st.prevIRQ = st.irq
+		}
 		st.irq = irqOff
 		st.irqLine = n.Line
 	case irqOn:
 		st.irq = irqOn
+	case irqRestored:
+		st.irq = st.prevIRQ
 	}
 }
 

@@ -117,6 +117,11 @@ const (
 	irqCaller int8 = iota // as the caller left them
 	irqOff
 	irqOn
+	// irqRestored: put back to what a save made before this function
+	// was called recorded (spin_unlock_irqrestore(&t->lock, *flags) in an
+	// unlock helper whose lock helper did the local_irq_save()): neither
+	// known off nor known on
+	irqRestored
 	// irqNotSaved: a lock taken without _irq/_irqsave saved no IRQ state
 	irqNotSaved int8 = -1
 )
