@@ -67,6 +67,9 @@ type Table struct {
 		SleepsUnlocked []string `toml:"sleeps_unlocked"`
 		// SleepsPreemptDisabled are made to be called with preemption off.
 		SleepsPreemptDisabled []string  `toml:"sleeps_preempt_disabled"`
+		// SleepsOutsideInterrupt block only when in_interrupt() is false:
+		// from a hard-IRQ handler or a softirq callback they defer.
+		SleepsOutsideInterrupt []string `toml:"sleeps_outside_interrupt"`
 		Barrier               []string  `toml:"barrier"`
 		BarrierPath           []string  `toml:"barrier_paths"`
 		UserAccess            []string  `toml:"user_access"`
@@ -174,6 +177,8 @@ type Prim struct {
 	SleepsUnlocked bool
 	// SleepsPreemptDisabled: made to be called with preemption off.
 	SleepsPreemptDisabled bool
+	// SleepsOutsideInterrupt: blocks only outside interrupt context.
+	SleepsOutsideInterrupt bool
 }
 
 // Knowledge is the compiled table.
@@ -321,6 +326,7 @@ func compile(t Table) *Knowledge {
 		{t.IRQ.Restore, func(p *Prim) { p.IRQEnable, p.IRQRestore = true, true }},
 		{t.Effects.SleepsUnlocked, func(p *Prim) { p.SleepsUnlocked = true }},
 		{t.Effects.SleepsPreemptDisabled, func(p *Prim) { p.SleepsPreemptDisabled = true }},
+		{t.Effects.SleepsOutsideInterrupt, func(p *Prim) { p.SleepsOutsideInterrupt = true }},
 	} {
 		for _, n := range l.names {
 			l.set(get(n))

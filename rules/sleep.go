@@ -237,8 +237,8 @@ func sleepInCallbacks(c *Context) []Finding {
 				}
 				last := path[len(path)-1]
 				sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
-				if sp := p.K.Prim(sleeper); sp != nil && sp.SleepsPreemptDisabled {
-					continue
+				if sp := p.K.Prim(sleeper); sp != nil && (sp.SleepsPreemptDisabled || sp.SleepsOutsideInterrupt) {
+					continue // in interrupt context it does not block
 				}
 				sev, how := Error, ""
 				if !direct {
