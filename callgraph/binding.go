@@ -258,3 +258,9 @@ func (p *Program) ExplainTargets(f *Func, si int32, max int) (how string, notes 
 
 // ByName returns every definition of a function name.
 func (p *Program) ByName(name string) []int32 { return p.byName[name] }
+
+// SameComponent reports whether two functions' files belong to one
+// component (module).
+func (p *Program) SameComponent(a, b int32) bool {
+	return p.fileComp[p.Funcs[a].File] == p.fileComp[p.Funcs[b].File]
+}

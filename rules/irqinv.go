@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/lockorder/lockorder/callgraph"
 )
@@ -10,6 +11,53 @@ import (
 type irqAcq struct {
 	reg      callgraph.Registration
 	fn, site int32
+	reach    *callgraph.Reach
+}
+
+// maxHandlersPerClass bounds the handler modules remembered per lock
+// class.
+const maxHandlersPerClass = 16
+
+func seenGroup(as []irqAcq, r *callgraph.Reach) bool {
+	for _, a := range as {
+		if a.reach == r {
+			return true
+		}
+	}
+	return false
+}
+
+// heldIRQOff reports whether a lock held at the site was taken with IRQs
+// off (inside spin_lock_irq()/write_lock_irq(): IRQs are off here too).
+func heldIRQOff(s *callgraph.Site) bool {
+	for _, h := range s.Held {
+		if h.IRQOff {
+			return true
+		}
+	}
+	return false
+}
+
+// sameInstance picks the handler acquisition of a lock class that can be
+// the instance the process-context function fn takes: a global lock is one
+// instance; a lock of a struct field (one object per device) only when the
+// handler belongs to fn's module, or the handler reaches the lock through
+// fn's module's own code. mtk-hsdma's channel lock and pl08x's share the
+// class virt_dma_chan.lock, but pl08x's handler never sees mtk-hsdma's
+// channels.
+func sameInstance(p *callgraph.Program, as []irqAcq, fn, class int32) (irqAcq, bool) {
+	if len(as) == 0 {
+		return irqAcq{}, false
+	}
+	if !strings.Contains(p.Classes[class].Name, ".") {
+		return as[0], true
+	}
+	for _, a := range as {
+		if p.SameComponent(a.reg.Handler, fn) || p.SameComponent(a.fn, fn) {
+			return a, true
+		}
+	}
+	return irqAcq{}, false
 }
 
 // irqInversions finds lock classes taken in a hard-IRQ handler and, on the
@@ -32,29 +80,50 @@ func irqInversions(c *Context) []Finding {
 			handlers = append(handlers, r.Handler)
 		}
 	}
-	reach := p.ReachFrom(handlers, true)
-	inIRQ := map[int32]irqAcq{}
-	for _, id := range reachOrder(p, reach) {
-		chain := reach.PathTo(id)
-		if len(chain) > maxCycleDepth {
-			continue
+	// Each handler is followed on its own: which handler reaches a lock
+	// decides whether it can be the instance the process side holds.
+	// (handlers of one module are followed together)
+	inIRQ := map[int32][]irqAcq{}
+	var groups [][]int32
+	groupOf := map[string]int{}
+	for _, h := range handlers {
+		c := p.Component(p.Funcs[h])
+		g, ok := groupOf[c]
+		if !ok {
+			g = len(groups)
+			groupOf[c] = g
+			groups = append(groups, nil)
 		}
-		f := p.Funcs[id]
-		for si := range f.Sites {
-			for _, a := range f.Sites[si].Acq {
-				if _, ok := inIRQ[a.Class]; ok || !p.Classes[a.Class].Typed || a.Trylock || !p.K.Spinning(p.Classes[a.Class].Kind) {
-					continue
+		groups[g] = append(groups[g], h)
+	}
+	for _, group := range groups {
+		reach := p.ReachFrom(group, true)
+		for _, id := range reachOrder(p, reach) {
+			chain := reach.PathTo(id)
+			if len(chain) > maxCycleDepth {
+				continue
+			}
+			f := p.Funcs[id]
+			for si := range f.Sites {
+				for _, a := range f.Sites[si].Acq {
+					if !p.Classes[a.Class].Typed || a.Trylock || !p.K.Spinning(p.Classes[a.Class].Kind) {
+						continue
+					}
+					entry := id
+					if len(chain) > 0 {
+						entry = chain[0].Func
+					}
+					if seenGroup(inIRQ[a.Class], reach) || len(inIRQ[a.Class]) >= maxHandlersPerClass {
+						continue
+					}
+					inIRQ[a.Class] = append(inIRQ[a.Class], irqAcq{reg: regOf[entry], fn: id, site: int32(si), reach: reach})
 				}
-				entry := id
-				if len(chain) > 0 {
-					entry = chain[0].Func
-				}
-				inIRQ[a.Class] = irqAcq{reg: regOf[entry], fn: id, site: int32(si)}
 			}
 		}
 	}
 	var out []Finding
 	done := map[int32]bool{}
+	reach := p.ReachFrom(handlers, true)
 	for _, f := range p.Funcs {
 		if reach.Reached(f.ID) {
 			continue
@@ -66,8 +135,11 @@ func irqInversions(c *Context) []Finding {
 				continue
 			}
 			for _, a := range s.Acq {
-				ia, ok := inIRQ[a.Class]
-				if !ok || done[a.Class] || a.IRQOff || a.Trylock {
+				if done[a.Class] || a.IRQOff || a.Trylock || heldIRQOff(s) {
+					continue
+				}
+				ia, ok := sameInstance(p, inIRQ[a.Class], f.ID, a.Class)
+				if !ok {
 					continue
 				}
 				if sleep == -2 {
@@ -78,7 +150,7 @@ func irqInversions(c *Context) []Finding {
 					continue
 				}
 				done[a.Class] = true
-				out = append(out, irqFinding(c, f, int32(si), a, sleep, ia, reach))
+				out = append(out, irqFinding(c, f, int32(si), a, sleep, ia, ia.reach))
 			}
 		}
 	}

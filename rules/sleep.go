@@ -106,6 +106,15 @@ func runSleepInIdle(c *Context) []Finding {
 func runSleepInAtomic(c *Context) []Finding {
 	p := c.P
 	var out []Finding
+	// functions registered as hard-IRQ handlers or softirq callbacks run
+	// with in_interrupt() true
+	inInterrupt := map[int32]bool{}
+	for _, regs := range [][]callgraph.Registration{p.Registered(p.K.Table.Contexts.IRQRegister),
+		p.Registered(p.K.Table.Contexts.SoftIRQRegister)} {
+		for _, r := range regs {
+			inInterrupt[r.Handler] = true
+		}
+	}
 	for _, f := range p.Funcs {
 		for si := range f.Sites {
 			s := &f.Sites[si]
@@ -138,6 +147,10 @@ func runSleepInAtomic(c *Context) []Finding {
 			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
 			if sp := p.K.Prim(sleeper); key == "preempt-off" && sp != nil && sp.SleepsPreemptDisabled {
 				// made to be called with preemption disabled
+				continue
+			}
+			if sp := p.K.Prim(sleeper); inInterrupt[f.ID] && sp != nil && sp.SleepsOutsideInterrupt {
+				// vfree() from a timer callback defers the unmap
 				continue
 			}
 			if s.Prim != nil && s.Prim.SleepsUnlocked && onlyLockPassed(c, f, s) {
@@ -308,10 +321,21 @@ func callsEntry(targets []int32, isEntry map[int32]bool) bool {
 // is given is the only thing making the site atomic.
 func onlyLockPassed(c *Context, f *callgraph.Func, s *callgraph.Site) bool {
 	args := c.P.CallArgs(f, s)
-	if len(args) == 0 || len(s.Held) != 1 || s.Preempt > 0 || s.RCU > 0 {
+	if len(args) == 0 || s.Preempt > 0 || s.RCU > 0 || s.IRQsOff() {
 		return false
 	}
 	name, _ := c.P.LockClass(f, args[0])
-	h := s.Held[0]
-	return c.P.Classes[h.Class].Name == name && (!h.IRQOff && !s.IRQsOff())
+	// the spinning locks held: exactly the one passed (a mutex held
+	// around it does not make the site atomic)
+	n := 0
+	for _, h := range s.Held {
+		if !c.P.K.Spinning(c.P.Classes[h.Class].Kind) {
+			continue
+		}
+		n++
+		if c.P.Classes[h.Class].Name != name || h.IRQOff {
+			return false
+		}
+	}
+	return n == 1
 }
