@@ -56,13 +56,16 @@ const maxBoundVisit = 40000
 
 // BoundEffectPath returns the shortest chain from f's site si to a source
 // of effect e (as EffectPath over every call) whose every indirect hop is
-// bound to f's component, the code holding the context: either
-//   - the target is defined or stored by that component (its own
-//     operations, handed through a core helper), or
-//   - the hop is made by that component through a struct type it defines
-//     itself (not one of a shared header): its own interface, dispatched
-//     under its own context, which every implementation must obey.
+// bound to the object the path carries, as far as types and modules can
+// tell without following objects: the hop is made by f's own component,
+// through a struct type that component defines itself (not one of a
+// shared header): its own interface, dispatched under its own context.
 //
+// Any other hop is not bound, even when its target is f's module's own or
+// the only function ever stored into that field: which implementation an
+// object carries, if any, is decided where the object is built (amdgpu's
+// KIQ ring has no begin_use although its SDMA and VCN rings do; only
+// rocker sets ndo_neigh_destroy, which vxlan's neighbours never carry).
 // nil when no such chain exists within the search bound.
 func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 	origin := p.fileComp[f.File]
@@ -75,9 +78,10 @@ func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 		return tf.ViaAny[e] >= 0 && !tf.Barrier
 	}
 	allowed := func(g *Func, j int32, s *Site, t int32) bool {
-		if !s.Indirect || p.ownedBy(t, origin) {
+		if !s.Indirect {
 			return true
 		}
+
 		if p.fileComp[g.File] == origin {
 			if owner := p.siteOwner[SiteRef{g.ID, j}]; owner != "" {
 				if sf, ok := p.structFile[owner]; ok && sf >= 0 && p.fileComp[sf] == origin {
@@ -123,6 +127,10 @@ func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 					path[a], path[b] = path[b], path[a]
 				}
 				return path
+			}
+			if sj.Dropped {
+				// past a release of the context (as Callers skips it)
+				continue
 			}
 			for _, t := range sj.Targets {
 				if _, seen := par[t]; seen || t == f.ID || !canEnter(t) || !allowed(g, int32(j), sj, t) {

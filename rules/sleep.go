@@ -35,9 +35,9 @@ var SleepInAtomic = register(&Rule{
 		"hard-IRQ handler (request_irq() & co., the primary handler of request_threaded_irq()) or a softirq " +
 		"callback (timer_setup(), tasklets, NAPI poll, call_rcu()). Calls under guards a kernel developer writes " +
 		"(gfpflags_allow_blocking(), preemptible(), !in_atomic()) are not reported. Only chains of direct " +
-		"calls give an error; a chain through a function pointer is a warning when the code holding the context " +
-		"binds each pointer's target (it makes that call itself, or its own module defines or stores the target), " +
-		"and a note when the target is another module's operation met through a core helper. A chain longer than " +
+		"calls give an error; a chain through a function pointer is a warning when the module holding the context " +
+		"makes that call through a struct type it defines itself (its own interface), and a note otherwise (which " +
+		"implementation an object carries is decided where it is built). A chain longer than " +
 		"8 calls, or one that a constant argument rules out (a callee sleeping only `if (may_block)` called with " +
 		"false), is a note.",
 	Help: "**Pattern**: `spin_lock(&l); p = kmalloc(n, GFP_KERNEL);`\n\n**Fix**: move the blocking call " +
