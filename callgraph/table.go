@@ -66,14 +66,14 @@ type Table struct {
 		// SleepsUnlocked sleep only after dropping the lock they are given.
 		SleepsUnlocked []string `toml:"sleeps_unlocked"`
 		// SleepsPreemptDisabled are made to be called with preemption off.
-		SleepsPreemptDisabled []string  `toml:"sleeps_preempt_disabled"`
+		SleepsPreemptDisabled []string `toml:"sleeps_preempt_disabled"`
 		// SleepsOutsideInterrupt block only when in_interrupt() is false:
 		// from a hard-IRQ handler or a softirq callback they defer.
-		SleepsOutsideInterrupt []string `toml:"sleeps_outside_interrupt"`
-		Barrier               []string  `toml:"barrier"`
-		BarrierPath           []string  `toml:"barrier_paths"`
-		UserAccess            []string  `toml:"user_access"`
-		Settled               []Settled `toml:"settled"`
+		SleepsOutsideInterrupt []string  `toml:"sleeps_outside_interrupt"`
+		Barrier                []string  `toml:"barrier"`
+		BarrierPath            []string  `toml:"barrier_paths"`
+		UserAccess             []string  `toml:"user_access"`
+		Settled                []Settled `toml:"settled"`
 	} `toml:"effects"`
 	Contexts struct {
 		Idle            []string         `toml:"idle"`
