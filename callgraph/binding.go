@@ -272,3 +272,15 @@ func (p *Program) ByName(name string) []int32 { return p.byName[name] }
 func (p *Program) SameComponent(a, b int32) bool {
 	return p.fileComp[p.Funcs[a].File] == p.fileComp[p.Funcs[b].File]
 }
+
+// compFuncs returns the functions of a component, indexed on first use.
+func (p *Program) compFuncs(c int32) []int32 {
+	if p.funcsOfComp == nil {
+		p.funcsOfComp = map[int32][]int32{}
+		for _, f := range p.Funcs {
+			k := p.fileComp[f.File]
+			p.funcsOfComp[k] = append(p.funcsOfComp[k], f.ID)
+		}
+	}
+	return p.funcsOfComp[c]
+}

@@ -342,9 +342,26 @@ func (p *Program) Feasible(path []SiteRef) bool {
 			v := args[g.Param]
 			if g.Field != "" {
 				// the field's value: what an earlier call stored there
-				if v = p.storedConst(caller, path[k].Site, v, g.Field, env); v == "" {
+				sv := p.storedConst(caller, path[k].Site, v, g.Field, env)
+				if sv == "" {
+					// or what every call of the module stores into that
+					// member of its objects: a driver starts its
+					// host->sg_miter with SG_MITER_ATOMIC in one function
+					// and iterates it in another
+					vals := p.moduleStores(caller, v, g.Field)
+					if len(vals) == 0 {
+						continue
+					}
+					all := true
+					for _, x := range vals {
+						all = all && p.K.contradicts(g, x)
+					}
+					if all {
+						return false
+					}
 					continue
 				}
+				v = sv
 			}
 			if p.K.contradicts(g, v) {
 				return false
@@ -418,6 +435,85 @@ func (p *Program) storedConst(caller *Func, si int32, obj, field string, env map
 		}
 	}
 	return found
+}
+
+// moduleStores returns the constants every call in caller's module stores,
+// through a parameter-into-field store (sg_miter_start() -> miter->__flags),
+// into field of the objects that obj's member names (`&host->sg_miter`:
+// any `X->sg_miter` or `X.sg_miter`). nil when obj is not a member, when
+// no call stores there, or when one stores a value that is not a constant.
+func (p *Program) moduleStores(caller *Func, obj, field string) []string {
+	member := lastMember(obj)
+	if member == "" {
+		return nil
+	}
+	comp := p.fileComp[caller.File]
+	key := p.compNames[comp] + "\x00" + field + "\x00" + member
+	if v, ok := p.modStores[key]; ok {
+		return v
+	}
+	var out []string
+	ok := true
+	for _, id := range p.compFuncs(comp) {
+		g := p.Funcs[id]
+		var env map[string]string
+		for si := range g.Sites {
+			s := &g.Sites[si]
+			if !s.Reached || s.Indirect {
+				continue
+			}
+			n := &g.Src.Nodes[s.Node]
+			for _, t := range s.Targets {
+				for _, ps := range p.paramStores[t] {
+					if ps.field != field || int(ps.dst) >= len(n.Args) || int(ps.src) >= len(n.Args) || lastMember(n.Args[ps.dst]) != member {
+						continue
+					}
+					if env == nil {
+						env = map[string]string{}
+						for _, l := range g.Src.Locals {
+							if l.Init != "" {
+								env[l.Name] = l.Init
+							}
+						}
+					}
+					v := substitute(n.Args[ps.src], env)
+					if !isConstArg(v) {
+						ok = false
+					}
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	if !ok {
+		out = nil
+	}
+	if p.modStores == nil {
+		p.modStores = map[string][]string{}
+	}
+	p.modStores[key] = out
+	return out
+}
+
+// lastMember returns the member an object expression ends in (`sg_miter`
+// of `&host->sg_miter` or `&qh->sg_miter`), "" for a plain variable.
+func lastMember(obj string) string {
+	o := strings.TrimPrefix(strings.TrimSpace(obj), "&")
+	i := strings.LastIndex(o, "->")
+	j := strings.LastIndexByte(o, '.')
+	switch {
+	case i >= 0 && i+2 > j:
+		o = o[i+2:]
+	case j >= 0:
+		o = o[j+1:]
+	default:
+		return ""
+	}
+	o = strings.TrimSpace(o)
+	if !isIdentText(o) {
+		return ""
+	}
+	return o
 }
 
 // substitute replaces, in an argument, parameter names known to hold

@@ -185,6 +185,10 @@ type Program struct {
 	siteOwner  map[SiteRef]string
 	structFile map[string]int32
 	buildMemo  map[string][]int8 // arch -> per file: 0 unknown, 1 buildable, 2 not
+	// funcsOfComp: component -> its functions; modStores: cache of
+	// moduleStores
+	funcsOfComp map[int32][]int32
+	modStores   map[string][]string
 
 	// Stats
 	DirectCalls, DirectResolved, IndirectCalls, IndirectResolved int

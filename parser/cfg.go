@@ -38,6 +38,7 @@ func (x *extractor) buildCFG(f *Func, body *sitter.Node) {
 	f.OnceFlags = b.onceFlags(body)
 	f.AssignedParams = b.assignedParams(body)
 	f.MultiAssigned = b.multiAssigned(body)
+	b.firstAssignedInits(body)
 }
 
 func (b *builder) add(n Node) int32 {

@@ -101,6 +101,91 @@ func (b *builder) multiAssigned(body *sitter.Node) []string {
 	return out
 }
 
+// firstAssignedInits gives a local declared without an initializer the
+// constant its first assignment stores, when every later change only ORs
+// more in: `flags = SG_MITER_ATOMIC; if (read) flags |= SG_MITER_TO_SG;`
+// reads as an initializer SG_MITER_ATOMIC (the flags a path carries hold
+// at least that).
+func (b *builder) firstAssignedInits(body *sitter.Node) {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	for li := range b.f.Locals {
+		v := &b.f.Locals[li]
+		if v.Name == "" || v.Init != "" {
+			continue
+		}
+		first, ok := "", true
+		for off := 0; ok; {
+			i := bytes.Index(text[off:], []byte(v.Name))
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(v.Name)
+			if i > 0 && (isWordByte(text[i-1]) || text[i-1] == '.' || text[i-1] == '>') {
+				continue
+			}
+			j := off
+			if j < len(text) && isWordByte(text[j]) {
+				continue
+			}
+			k := i - 1
+			for k >= 0 && (text[k] == ' ' || text[k] == '\t') {
+				k--
+			}
+			if k >= 0 && text[k] == '&' && (k == 0 || text[k-1] != '&') {
+				ok = false // its address is taken
+				break
+			}
+			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+				j++
+			}
+			switch {
+			case j < len(text) && text[j] == '=' && (j+1 >= len(text) || text[j+1] != '='):
+				if first != "" {
+					ok = false // assigned again
+					break
+				}
+				end := bytes.IndexByte(text[j+1:], ';')
+				if end < 0 {
+					ok = false
+					break
+				}
+				first = strings.TrimSpace(normSpace(text[j+1 : j+1+end]))
+				if !constFlags(first) {
+					ok = false
+				}
+			case j+1 < len(text) && text[j] == '|' && text[j+1] == '=':
+				// ORs more in: the first value still holds
+			case j+1 < len(text) && text[j+1] == '=' && strings.IndexByte("+-&^*/%", text[j]) >= 0,
+				j+1 < len(text) && (text[j] == '+' && text[j+1] == '+' || text[j] == '-' && text[j+1] == '-'),
+				k >= 1 && (text[k] == '+' && text[k-1] == '+' || text[k] == '-' && text[k-1] == '-'):
+				ok = false
+			}
+		}
+		if ok && first != "" {
+			v.Init = first
+		}
+	}
+}
+
+// constFlags reports whether an expression is upper-case constants joined
+// by | (SG_MITER_ATOMIC | SG_MITER_TO_SG).
+func constFlags(s string) bool {
+	for _, part := range strings.Split(s, "|") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			return false
+		}
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if !(c == '_' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // onceFlags finds the variables the function sets to 1 or true that
 // outlive the call: static locals, and names that are neither locals nor
 // parameters (globals). `if (installed) return; ... installed = 1;` makes
