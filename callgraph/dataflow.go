@@ -137,7 +137,9 @@ func (p *Program) dataflow(f *Func) {
 	}
 	f.MayExitHeld = nil
 	for _, c := range exit.may {
-		if p.Classes[c].Typed {
+		// (a lock the caller held, dropped and taken again is the
+		// caller's, not one this function may return holding)
+		if p.Classes[c].Typed && !releasesUnknown[c] {
 			f.MayExitHeld = append(f.MayExitHeld, c)
 		}
 	}
