@@ -14,19 +14,6 @@ type irqAcq struct {
 	reach    *callgraph.Reach
 }
 
-// maxHandlersPerClass bounds the handler modules remembered per lock
-// class.
-const maxHandlersPerClass = 16
-
-func seenGroup(as []irqAcq, r *callgraph.Reach) bool {
-	for _, a := range as {
-		if a.reach == r {
-			return true
-		}
-	}
-	return false
-}
-
 // heldIRQOff reports whether a lock held at the site was taken with IRQs
 // off (inside spin_lock_irq()/write_lock_irq(): IRQs are off here too).
 func heldIRQOff(s *callgraph.Site) bool {
@@ -38,14 +25,37 @@ func heldIRQOff(s *callgraph.Site) bool {
 	return false
 }
 
+// irqSide knows where hard-IRQ handlers take lock classes: every
+// acquisition reached from some handler (one walk from all of them), and,
+// asked for a module, the acquisitions its own handlers reach (one walk
+// per module asked, cached).
+type irqSide struct {
+	p        *callgraph.Program
+	regOf    map[int32]callgraph.Registration
+	byComp   map[string][]int32 // module -> its handlers
+	all      *callgraph.Reach
+	acqs     map[int32][]irqAcq // class -> acquisitions reached from any handler
+	compWalk map[string]*callgraph.Reach
+}
+
+func (x *irqSide) entryReg(r *callgraph.Reach, fn int32) callgraph.Registration {
+	entry := fn
+	if chain := r.PathTo(fn); len(chain) > 0 {
+		entry = chain[0].Func
+	}
+	return x.regOf[entry]
+}
+
 // sameInstance picks the handler acquisition of a lock class that can be
 // the instance the process-context function fn takes: a global lock is one
 // instance; a lock of a struct field (one object per device) only when the
-// handler belongs to fn's module, or the handler reaches the lock through
-// fn's module's own code. mtk-hsdma's channel lock and pl08x's share the
+// handler reaches the lock through fn's module's own code, or the handler
+// belongs to fn's module. mtk-hsdma's channel lock and pl08x's share the
 // class virt_dma_chan.lock, but pl08x's handler never sees mtk-hsdma's
 // channels.
-func sameInstance(p *callgraph.Program, as []irqAcq, fn, class int32) (irqAcq, bool) {
+func (x *irqSide) sameInstance(fn, class int32) (irqAcq, bool) {
+	p := x.p
+	as := x.acqs[class]
 	if len(as) == 0 {
 		return irqAcq{}, false
 	}
@@ -53,8 +63,23 @@ func sameInstance(p *callgraph.Program, as []irqAcq, fn, class int32) (irqAcq, b
 		return as[0], true
 	}
 	for _, a := range as {
-		if p.SameComponent(a.reg.Handler, fn) || p.SameComponent(a.fn, fn) {
+		if p.SameComponent(a.fn, fn) {
 			return a, true
+		}
+	}
+	comp := p.Component(p.Funcs[fn])
+	hs := x.byComp[comp]
+	if len(hs) == 0 {
+		return irqAcq{}, false
+	}
+	r, ok := x.compWalk[comp]
+	if !ok {
+		r = p.ReachFrom(hs, true)
+		x.compWalk[comp] = r
+	}
+	for _, a := range as {
+		if r.Reached(a.fn) && len(r.PathTo(a.fn)) <= maxCycleDepth {
+			return irqAcq{reg: x.entryReg(r, a.fn), fn: a.fn, site: a.site, reach: r}, true
 		}
 	}
 	return irqAcq{}, false
@@ -80,52 +105,31 @@ func irqInversions(c *Context) []Finding {
 			handlers = append(handlers, r.Handler)
 		}
 	}
-	// Each handler is followed on its own: which handler reaches a lock
-	// decides whether it can be the instance the process side holds.
-	// (handlers of one module are followed together)
-	inIRQ := map[int32][]irqAcq{}
-	var groups [][]int32
-	groupOf := map[string]int{}
+	x := &irqSide{p: p, regOf: regOf, byComp: map[string][]int32{}, acqs: map[int32][]irqAcq{},
+		compWalk: map[string]*callgraph.Reach{}}
 	for _, h := range handlers {
 		c := p.Component(p.Funcs[h])
-		g, ok := groupOf[c]
-		if !ok {
-			g = len(groups)
-			groupOf[c] = g
-			groups = append(groups, nil)
-		}
-		groups[g] = append(groups[g], h)
+		x.byComp[c] = append(x.byComp[c], h)
 	}
-	for _, group := range groups {
-		reach := p.ReachFrom(group, true)
-		for _, id := range reachOrder(p, reach) {
-			chain := reach.PathTo(id)
-			if len(chain) > maxCycleDepth {
-				continue
-			}
-			f := p.Funcs[id]
-			for si := range f.Sites {
-				for _, a := range f.Sites[si].Acq {
-					if !p.Classes[a.Class].Typed || a.Trylock || !p.K.Spinning(p.Classes[a.Class].Kind) {
-						continue
-					}
-					entry := id
-					if len(chain) > 0 {
-						entry = chain[0].Func
-					}
-					if seenGroup(inIRQ[a.Class], reach) || len(inIRQ[a.Class]) >= maxHandlersPerClass {
-						continue
-					}
-					inIRQ[a.Class] = append(inIRQ[a.Class], irqAcq{reg: regOf[entry], fn: id, site: int32(si), reach: reach})
+	x.all = p.ReachFrom(handlers, true)
+	for _, id := range reachOrder(p, x.all) {
+		if len(x.all.PathTo(id)) > maxCycleDepth {
+			continue
+		}
+		f := p.Funcs[id]
+		for si := range f.Sites {
+			for _, a := range f.Sites[si].Acq {
+				if !p.Classes[a.Class].Typed || a.Trylock || !p.K.Spinning(p.Classes[a.Class].Kind) {
+					continue
 				}
+				x.acqs[a.Class] = append(x.acqs[a.Class], irqAcq{reg: x.entryReg(x.all, id), fn: id, site: int32(si), reach: x.all})
 			}
 		}
 	}
 	var out []Finding
 	done := map[int32]bool{}
-	reach := p.ReachFrom(handlers, true)
 	for _, f := range p.Funcs {
-		if reach.Reached(f.ID) {
+		if x.all.Reached(f.ID) {
 			continue
 		}
 		var sleep int32 = -2
@@ -138,8 +142,7 @@ func irqInversions(c *Context) []Finding {
 				if done[a.Class] || a.IRQOff || a.Trylock || heldIRQOff(s) {
 					continue
 				}
-				ia, ok := sameInstance(p, inIRQ[a.Class], f.ID, a.Class)
-				if !ok {
+				if len(x.acqs[a.Class]) == 0 {
 					continue
 				}
 				if sleep == -2 {
@@ -147,6 +150,10 @@ func irqInversions(c *Context) []Finding {
 				}
 				if sleep < 0 || !p.OnOnePath(f, sleep, int32(si)) {
 					// `if (irq) spin_lock(); else mutex_lock();` proves nothing
+					continue
+				}
+				ia, ok := x.sameInstance(f.ID, a.Class)
+				if !ok {
 					continue
 				}
 				done[a.Class] = true
