@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/lockorder/lockorder/callgraph"
@@ -133,4 +134,62 @@ func LockGraphDOT(p *callgraph.Program, lock string) string {
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// Why explains a function's summary with its witnesses: for each effect
+// it may have (may sleep, wakes a task, sends a synchronous IPI), the
+// chain of calls from the function to the primitive, direct calls first;
+// then the lock classes it takes (with the chain to each, up to max) and
+// those it returns holding. rel shortens paths for printing.
+func Why(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, rel func(string) string, max int) {
+	fmt.Fprintf(b, "%s:%d: %s() [module %s]\n", rel(p.Path(f)), f.Src.Line, f.Src.Name, rel(p.Component(f)))
+	chain := func(path []callgraph.SiteRef) {
+		for _, st := range path {
+			g := p.Funcs[st.Func]
+			s := &g.Sites[st.Site]
+			fmt.Fprintf(b, "      %s:%d: %s() calls %s()\n", rel(p.Path(g)), s.Line, g.Src.Name, s.Callee)
+		}
+	}
+	for _, e := range []struct {
+		eff  callgraph.Effect
+		name string
+	}{{callgraph.EffSleep, "may sleep"}, {callgraph.EffWake, "wakes a task"}, {callgraph.EffIPI, "sends a synchronous IPI"}} {
+		direct := f.ViaDirect[e.eff] >= 0
+		if !direct && f.ViaAny[e.eff] < 0 {
+			fmt.Fprintf(b, "  %s: no\n", e.name)
+			continue
+		}
+		si := f.ViaAny[e.eff]
+		how := "only through a function pointer"
+		if direct {
+			si, how = f.ViaDirect[e.eff], "through direct calls"
+		}
+		fmt.Fprintf(b, "  %s: yes, %s\n", e.name, how)
+		chain(p.EffectPath(f, si, e.eff, direct))
+	}
+	if len(f.Acquires) == 0 {
+		b.WriteString("  takes: no locks\n")
+	} else {
+		var classes []int32
+		for c := range f.Acquires {
+			classes = append(classes, c)
+		}
+		sort.Slice(classes, func(i, j int) bool { return p.Classes[classes[i]].Name < p.Classes[classes[j]].Name })
+		fmt.Fprintf(b, "  takes %d lock classes:\n", len(classes))
+		for i, c := range classes {
+			if i == max {
+				fmt.Fprintf(b, "    ... and %d more\n", len(classes)-max)
+				break
+			}
+			fmt.Fprintf(b, "    %s (%s)\n", p.Classes[c].Name, p.Classes[c].Kind)
+			chain(p.AcquirePath(f, f.Acquires[c], c))
+		}
+	}
+	if len(f.ExitHeld) > 0 {
+		var hs []string
+		for _, h := range f.ExitHeld {
+			hs = append(hs, p.Classes[h.Class].Name)
+		}
+		fmt.Fprintf(b, "  returns holding: %s\n", strings.Join(hs, ", "))
+	}
 }

@@ -72,6 +72,50 @@ func cmdFacts(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
+// cmdWhy explains the summary of the functions named FUNC: why each may
+// sleep, wake or IPI (the witness chain to the primitive) and which locks
+// it takes, the first thing a reviewer asks of a finding.
+func cmdWhy(args []string, stdout, stderr io.Writer) (int, error) {
+	fs := pflag.NewFlagSet("why", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	max := fs.Int("max-locks", 16, "lock classes to list with their chains")
+	if err := fs.Parse(args); err != nil {
+		return 2, err
+	}
+	if fs.NArg() < 2 {
+		return 2, fmt.Errorf("usage: lockorder why FUNC PATH...")
+	}
+	name := fs.Arg(0)
+	p, _, err := c.load(fs.Args()[1:], stderr)
+	if err != nil {
+		return 2, err
+	}
+	cwd, _ := os.Getwd()
+	rel := func(path string) string {
+		if r, err := filepath.Rel(cwd, path); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+		return path
+	}
+	var b strings.Builder
+	n := 0
+	for _, id := range p.ByName(name) {
+		f := p.Funcs[id]
+		if !c.inScope(p.Path(f)) && len(c.scope) > 0 {
+			continue
+		}
+		reports.Why(&b, p, f, rel, *max)
+		n++
+	}
+	if n == 0 {
+		return 2, fmt.Errorf("no function %s() in %s", name, strings.Join(fs.Args()[1:], " "))
+	}
+	_, err = io.WriteString(stdout, b.String())
+	return 0, err
+}
+
 func cmdGraph(args []string, stdout, stderr io.Writer) error {
 	fs := pflag.NewFlagSet("graph", pflag.ContinueOnError)
 	fs.SetOutput(stderr)

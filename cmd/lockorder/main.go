@@ -3,6 +3,7 @@
 //	lockorder scan [flags] PATH...    report findings
 //	lockorder rules                   list the rules
 //	lockorder facts FILE...           what the engine understood of each function
+//	lockorder why FUNC PATH...        a function's summary with its witnesses
 //	lockorder graph [--lock CLASS] PATH...   lock-order graph as DOT
 package main
 
@@ -23,6 +24,7 @@ commands:
                   --base REV [PATH...] (HEAD against REV) or --series PATCH... (patches on HEAD)
   rules           list the rules with their documentation
   facts FILE...   show what the engine understood of each function
+  why FUNC PATH...  why a function may sleep, wake or IPI, and which locks it takes
   graph PATH...   write the lock-order graph as Graphviz DOT
 
 run 'lockorder <command> --help' for the flags of a command
@@ -52,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 		err = cmdRules(args[1:], stdout)
 	case "facts":
 		err = cmdFacts(args[1:], stdout, stderr)
+	case "why":
+		code, err = cmdWhy(args[1:], stdout, stderr)
 	case "graph":
 		err = cmdGraph(args[1:], stdout, stderr)
 	case "-h", "--help", "help":

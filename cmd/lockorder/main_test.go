@@ -92,3 +92,25 @@ func TestFactsExplainsTargets(t *testing.T) {
 		}
 	}
 }
+
+// why prints a function's summary with the witness of each effect.
+func TestWhy(t *testing.T) {
+	code, out, e := runCLI("why", "--progress", "never", "hc_configured", "../../fixtures/sleep-in-atomic-paths")
+	for _, want := range []string{
+		"hc_configured() [module",
+		"may sleep: yes, through direct calls",
+		"set_wakeup() calls mutex_lock()",
+		"udev.lock (spinlock)",
+		"wakes a task: no",
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("exit %d, want %q in\n%s\n%s", code, want, out, e)
+		}
+	}
+	if code, _, _ := runCLI("why", "--progress", "never", "no_such_function", "../../fixtures/sleep-in-atomic-paths"); code != 2 {
+		t.Errorf("unknown function: exit %d, want 2", code)
+	}
+	if code, _, _ := runCLI("why", "hc_configured"); code != 2 {
+		t.Errorf("no path: exit %d, want 2", code)
+	}
+}
