@@ -82,7 +82,7 @@ func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 			return true
 		}
 
-		if p.fileComp[g.File] == origin {
+		if p.fileComp[g.File] == origin && !optionalOp(g, s) {
 			if owner := p.siteOwner[SiteRef{g.ID, j}]; owner != "" {
 				if sf, ok := p.structFile[owner]; ok && sf >= 0 && p.fileComp[sf] == origin {
 					return true
@@ -283,4 +283,18 @@ func (p *Program) compFuncs(c int32) []int32 {
 		}
 	}
 	return p.funcsOfComp[c]
+}
+
+// optionalOp reports whether an indirect call is made only when its
+// function pointer is set (`if (ring->funcs->end_use)
+// ring->funcs->end_use(ring);`): an operation some objects do not have,
+// so that the module's own interface binds nothing (amdgpu's KIQ rings
+// have no end_use).
+func optionalOp(g *Func, s *Site) bool {
+	for _, pg := range s.ParamGuards {
+		if pg.Test == pgTruthy && pg.Field != "" && (pg.Field == s.Callee || strings.HasSuffix(pg.Field, "->"+s.Callee) || strings.HasSuffix(pg.Field, "."+s.Callee)) {
+			return true
+		}
+	}
+	return false
 }

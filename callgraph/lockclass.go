@@ -1,6 +1,7 @@
 package callgraph
 
 import (
+	"path"
 	"strings"
 
 	"github.com/lockorder/lockorder/parser"
@@ -98,6 +99,13 @@ func (p *Program) LockClass(f *Func, expr string) (class string, typed bool) {
 	}
 	if rest == "" {
 		if global != "" {
+			if _, own := p.fileGlob[f.File][global]; own && p.globalDefs[global] > 1 {
+				// one of several file-static locks of that name
+				// (scsi_dh_rdac.c's list_lock is not omap_dmm_tiler.c's):
+				// each is its own class
+				fp := p.Path(f)
+				return path.Join(path.Base(path.Dir(fp)), path.Base(fp)) + ":" + global, true
+			}
 			return global, true
 		}
 		return "~" + f.Src.Name + ":" + e, false

@@ -131,8 +131,10 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 	field := ""
 	param := func(name string) (int8, bool) {
 		name = strings.TrimSpace(name)
-		if b, fl, ok := strings.Cut(name, "->"); ok && isIdentText(fl) {
-			name, field = strings.TrimSpace(b), fl
+		if b, fl, ok := strings.Cut(name, "->"); ok && isFieldPath(fl) {
+			// (a member path too: `ring->funcs->end_use`, an optional
+			// operation tested before it is called)
+			name, field = strings.TrimSpace(b), strings.ReplaceAll(fl, " ", "")
 		}
 		if slices.Contains(f.Src.AssignedParams, name) {
 			// `if (domain == NULL) domain = default;` tests a new value
@@ -587,6 +589,17 @@ func (p *Program) KeepsIRQsOff(path []SiteRef) bool {
 		}
 	}
 	return true
+}
+
+// isFieldPath: identifiers joined by -> or . (`funcs->end_use`).
+func isFieldPath(s string) bool {
+	s = strings.ReplaceAll(s, " ", "")
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '>' || r == '-' }) {
+		if !isIdentText(part) {
+			return false
+		}
+	}
+	return s != "" && !strings.HasSuffix(s, "-") && !strings.Contains(s, "->>") && strings.Count(s, "-") == strings.Count(s, "->")
 }
 
 func isIdentText(s string) bool {

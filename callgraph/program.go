@@ -189,6 +189,9 @@ type Program struct {
 	// moduleStores
 	funcsOfComp map[int32][]int32
 	modStores   map[string][]string
+	// globalDefs: how many .c files define a global of each name (more
+	// than one: file-static variables of the same name)
+	globalDefs map[string]int
 
 	// Stats
 	DirectCalls, DirectResolved, IndirectCalls, IndirectResolved int
@@ -211,10 +214,13 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 	p := &Program{K: k, Files: files, byName: map[string][]int32{}, classIdx: map[string]int32{},
 		structs: map[string]map[string]parser.Var{}, typedefs: map[string]parser.Typedef{},
 		globals: map[string]parser.Var{}, fileFuncs: make([][]int32, len(files)), opts: opts,
-		siteOwner: map[SiteRef]string{}, structFile: map[string]int32{}}
+		siteOwner: map[SiteRef]string{}, structFile: map[string]int32{}, globalDefs: map[string]int{}}
 	for fi, f := range files {
 		fg := map[string]parser.Var{}
 		for _, g := range f.Globals {
+			if _, dup := fg[g.Name]; !dup && strings.HasSuffix(f.Path, ".c") {
+				p.globalDefs[g.Name]++
+			}
 			fg[g.Name] = g
 			if old, ok := p.globals[g.Name]; !ok || old.Type == "" {
 				p.globals[g.Name] = g

@@ -38,6 +38,18 @@ type irqSide struct {
 	compWalk map[string]*callgraph.Reach
 }
 
+// feasible reports whether the handler's chain to an acquisition survives
+// the constant arguments it carries (mt76x02_mac_poll_tx_status(dev, true)
+// from the handler never reaches the `if (!irq)` branch that takes the
+// lock).
+func (x *irqSide) feasible(r *callgraph.Reach, fn, site int32) bool {
+	chain := r.PathTo(fn)
+	if n := len(chain); n > 0 {
+		chain[n-1].Site = site
+	}
+	return x.p.Feasible(chain)
+}
+
 func (x *irqSide) entryReg(r *callgraph.Reach, fn int32) callgraph.Registration {
 	entry := fn
 	if chain := r.PathTo(fn); len(chain) > 0 {
@@ -78,7 +90,7 @@ func (x *irqSide) sameInstance(fn, class int32) (irqAcq, bool) {
 		x.compWalk[comp] = r
 	}
 	for _, a := range as {
-		if r.Reached(a.fn) && len(r.PathTo(a.fn)) <= maxCycleDepth {
+		if r.Reached(a.fn) && len(r.PathTo(a.fn)) <= maxCycleDepth && x.feasible(r, a.fn, a.site) {
 			return irqAcq{reg: x.entryReg(r, a.fn), fn: a.fn, site: a.site, reach: r}, true
 		}
 	}
@@ -119,7 +131,7 @@ func irqInversions(c *Context) []Finding {
 		f := p.Funcs[id]
 		for si := range f.Sites {
 			for _, a := range f.Sites[si].Acq {
-				if !p.Classes[a.Class].Typed || a.Trylock || !p.K.Spinning(p.Classes[a.Class].Kind) {
+				if !p.Classes[a.Class].Typed || a.Trylock || !p.K.Spinning(p.Classes[a.Class].Kind) || !x.feasible(x.all, id, int32(si)) {
 					continue
 				}
 				x.acqs[a.Class] = append(x.acqs[a.Class], irqAcq{reg: x.entryReg(x.all, id), fn: id, site: int32(si), reach: x.all})
