@@ -341,6 +341,11 @@ func (p *Program) Feasible(path []SiteRef) bool {
 					return false
 				}
 			}
+			if g.Field != "" && (g.Test == pgTruthy || g.Test == pgHas) && p.zeroMember(caller, path[k].Site, n.Args[g.Param], g.Field) {
+				// `struct mmc_command cmd = {};` passed as &cmd: its data
+				// is NULL, and the callee needs cmd->data
+				return false
+			}
 			v := args[g.Param]
 			if g.Field != "" {
 				// the field's value: what an earlier call stored there
@@ -437,6 +442,52 @@ func (p *Program) storedConst(caller *Func, si int32, obj, field string, env map
 		}
 	}
 	return found
+}
+
+// zeroMember reports whether a call's argument `&local` points at a local
+// struct whose member field (the first of a member path) is still zero at
+// the call: its initializer does not set it, no assignment of the
+// function sets it, and no earlier call is given the local (which could
+// fill it in).
+func (p *Program) zeroMember(f *Func, si int32, arg, field string) bool {
+	a := strings.TrimSpace(arg)
+	if !strings.HasPrefix(a, "&") {
+		return false
+	}
+	name := strings.TrimSpace(a[1:])
+	if !isIdentText(name) {
+		return false
+	}
+	first := field
+	if i := strings.IndexAny(first, ".-"); i >= 0 {
+		first = first[:i]
+	}
+	var init string
+	for i := range f.Src.Locals {
+		if l := &f.Src.Locals[i]; l.Name == name {
+			init = l.Init
+		}
+	}
+	if !strings.HasPrefix(init, "{") || !strings.HasSuffix(init, "}") {
+		return false
+	}
+	for _, m := range strings.Split(init[1:len(init)-1], ",") {
+		if strings.TrimSpace(m) == first {
+			return false
+		}
+	}
+	if slices.Contains(f.Src.MemberSets, name+"."+first) {
+		return false
+	}
+	for k := int32(0); k < si; k++ {
+		for _, x := range f.Src.Nodes[f.Sites[k].Node].Args {
+			x = strings.TrimSpace(x)
+			if x == a || x == name || strings.Contains(x, "&"+name) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // moduleStores returns the constants every call in caller's module stores,

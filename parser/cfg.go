@@ -39,6 +39,7 @@ func (x *extractor) buildCFG(f *Func, body *sitter.Node) {
 	f.AssignedParams = b.assignedParams(body)
 	f.MultiAssigned = b.multiAssigned(body)
 	b.firstAssignedInits(body)
+	f.MemberSets = b.memberSets(body)
 }
 
 func (b *builder) add(n Node) int32 {

@@ -113,6 +113,7 @@ func encodeFile(f *File) []byte {
 		e.strList(fn.OnceFlags)
 		e.strList(fn.AssignedParams)
 		e.strList(fn.MultiAssigned)
+		e.strList(fn.MemberSets)
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -293,6 +294,7 @@ func decodeFile(data []byte) (*File, error) {
 			fn.BodyError, fn.ReturnType = d.b(), d.s()
 			fn.OnceFlags, fn.AssignedParams = d.strList(), d.strList()
 			fn.MultiAssigned = d.strList()
+			fn.MemberSets = d.strList()
 			nn := d.n()
 			fn.Nodes = make([]Node, nn)
 			for j := range fn.Nodes {

@@ -56,6 +56,9 @@ type Func struct {
 	// it: assigned more than once (the initializer counts), incremented,
 	// or with their address taken.
 	MultiAssigned []string
+	// MemberSets are the `local.member` assignments of locals that have
+	// a struct initializer (whose other members start zeroed).
+	MemberSets []string
 }
 
 // Annot is a sparse lock annotation on a function definition.

@@ -241,7 +241,9 @@ func (b *builder) locals(n *sitter.Node) {
 			l, _ := pos(d)
 			v := Var{Name: name, Type: tname, Ptr: ptr, Line: l}
 			if sym.has("init_declarator", d) {
-				if val := d.ChildByFieldName("value"); val != nil && val.EndByte()-val.StartByte() < 200 {
+				if val := d.ChildByFieldName("value"); val != nil && sym.has("initializer_list", val) {
+					v.Init = b.designated(val)
+				} else if val != nil && val.EndByte()-val.StartByte() < 200 {
 					text := b.x.text(val)
 					v.ThisCPU = IsThisCPURead(text)
 					if len(text) <= 64 && constExpr(text) {
@@ -262,6 +264,92 @@ func (b *builder) locals(n *sitter.Node) {
 
 // constExpr reports whether an initializer is a constant: a number,
 // true/false/NULL, or upper-case constants joined by |.
+// designated summarises a struct initializer as the members it sets to
+// something other than zero, "{a,b}": every other member starts zeroed
+// (`struct mmc_command cmd = {};` has no data). "" when a member is set
+// by position to anything but zero (which member is not told here).
+func (b *builder) designated(list *sitter.Node) string {
+	var names []string
+	for i := 0; i < int(list.NamedChildCount()); i++ {
+		c := list.NamedChild(i)
+		if sym.has("comment", c) {
+			continue
+		}
+		if sym.has("initializer_pair", c) {
+			d := c.NamedChild(0)
+			val := c.ChildByFieldName("value")
+			if d == nil || !sym.has("field_designator", d) {
+				return ""
+			}
+			if val != nil && zeroLiteral(b.x.text(val)) {
+				continue
+			}
+			names = append(names, strings.TrimPrefix(strings.TrimSpace(b.x.text(d)), "."))
+			continue
+		}
+		if !zeroLiteral(b.x.text(c)) {
+			return ""
+		}
+	}
+	return "{" + strings.Join(names, ",") + "}"
+}
+
+func zeroLiteral(s string) bool {
+	switch strings.TrimSpace(s) {
+	case "0", "NULL", "false", "{}", "{ }", "{0}", "{ 0 }":
+		return true
+	}
+	return false
+}
+
+// memberSets lists the `local.member` assignments of a body (`cmd.data =
+// &data;`), for locals with a struct initializer.
+func (b *builder) memberSets(body *sitter.Node) []string {
+	var out []string
+	text := b.x.src[body.StartByte():body.EndByte()]
+	for _, v := range b.f.Locals {
+		if !strings.HasPrefix(v.Init, "{") {
+			continue
+		}
+		for off := 0; ; {
+			i := bytes.Index(text[off:], []byte(v.Name))
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(v.Name)
+			if i > 0 && (isWordByte(text[i-1]) || text[i-1] == '.' || text[i-1] == '>') {
+				continue
+			}
+			j := off
+			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+				j++
+			}
+			if j >= len(text) || text[j] != '.' {
+				continue
+			}
+			j++
+			k := j
+			for k < len(text) && isWordByte(text[k]) {
+				k++
+			}
+			m := k
+			for m < len(text) && (text[m] == ' ' || text[m] == '\t') {
+				m++
+			}
+			if k > j && m < len(text) && (text[m] == '=' && (m+1 >= len(text) || text[m+1] != '=') ||
+				m+1 < len(text) && text[m+1] == '=' && strings.IndexByte("+-|&^*/%", text[m]) >= 0 ||
+				text[m] == '.' || text[m] == '[') {
+				// (a nested member or an element counts as set too)
+				if s := v.Name + "." + string(text[j:k]); !slices.Contains(out, s) {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
 func constExpr(s string) bool {
 	s = strings.TrimSpace(s)
 	if s == "" {
