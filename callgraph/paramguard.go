@@ -313,6 +313,9 @@ func (k *Knowledge) contradicts(g ParamGuard, arg string) bool {
 // __filemap_get_folio(m, i, fgp_flags, gfp), where fgp_flags is 0).
 func (p *Program) Feasible(path []SiteRef) bool {
 	env := map[string]string{} // the current function's parameters known constant
+	// the current function's parameters that point at a struct local of
+	// a caller up the path, passed down unchanged
+	zmap := map[string]zref{}
 	for k := 0; k+1 < len(path); k++ {
 		caller := p.Funcs[path[k].Func]
 		// locals initialised with a constant (flags usually only grow
@@ -341,7 +344,7 @@ func (p *Program) Feasible(path []SiteRef) bool {
 					return false
 				}
 			}
-			if g.Field != "" && (g.Test == pgTruthy || g.Test == pgHas) && p.zeroMember(caller, path[k].Site, n.Args[g.Param], g.Field) {
+			if g.Field != "" && (g.Test == pgTruthy || g.Test == pgHas) && p.zeroAt(caller, path[k].Site, n.Args[g.Param], g.Field, zmap) {
 				// `struct mmc_command cmd = {};` passed as &cmd: its data
 				// is NULL, and the callee needs cmd->data
 				return false
@@ -375,12 +378,21 @@ func (p *Program) Feasible(path []SiteRef) bool {
 			}
 		}
 		next := map[string]string{}
+		nz := map[string]zref{}
 		for i, v := range callee.Src.Params {
 			if i < len(args) && isConstArg(args[i]) {
 				next[v.Name] = args[i]
 			}
+			if i < len(n.Args) {
+				a := strings.TrimSpace(n.Args[i])
+				if strings.HasPrefix(a, "&") {
+					nz[v.Name] = zref{caller, path[k].Site, a}
+				} else if z, ok := zmap[a]; ok && !passedBefore(caller, path[k].Site, a) && !slices.Contains(caller.Src.AssignedParams, a) {
+					nz[v.Name] = z
+				}
+			}
 		}
-		env = next
+		env, zmap = next, nz
 	}
 	return true
 }
@@ -442,6 +454,43 @@ func (p *Program) storedConst(caller *Func, si int32, obj, field string, env map
 		}
 	}
 	return found
+}
+
+// zref is where a struct local was passed by address down a path: the
+// function owning it, the call site, and the `&local` argument.
+type zref struct {
+	fn   *Func
+	site int32
+	arg  string
+}
+
+// zeroAt reports whether the member field of what arg points at is still
+// zero at the call: arg is `&local` of f, or a parameter of f that a
+// caller up the path gave as `&local` (see zeroMember).
+func (p *Program) zeroAt(f *Func, si int32, arg, field string, zmap map[string]zref) bool {
+	a := strings.TrimSpace(arg)
+	if strings.HasPrefix(a, "&") {
+		return p.zeroMember(f, si, a, field)
+	}
+	z, ok := zmap[a]
+	if !ok || passedBefore(f, si, a) {
+		return false
+	}
+	return p.zeroMember(z.fn, z.site, z.arg, field)
+}
+
+// passedBefore reports whether a call of f before site si is given name
+// (which could then change what it points at).
+func passedBefore(f *Func, si int32, name string) bool {
+	for k := int32(0); k < si; k++ {
+		for _, x := range f.Src.Nodes[f.Sites[k].Node].Args {
+			x = strings.TrimSpace(x)
+			if x == name || strings.Contains(x, "&"+name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // zeroMember reports whether a call's argument `&local` points at a local
