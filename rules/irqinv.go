@@ -12,6 +12,7 @@ type irqAcq struct {
 	reg      callgraph.Registration
 	fn, site int32
 	reach    *callgraph.Reach
+	read     bool // a read_lock() of an rwlock
 }
 
 // heldIRQOff reports whether a lock held at the site was taken with IRQs
@@ -65,9 +66,17 @@ func (x *irqSide) entryReg(r *callgraph.Reach, fn int32) callgraph.Registration 
 // belongs to fn's module. mtk-hsdma's channel lock and pl08x's share the
 // class virt_dma_chan.lock, but pl08x's handler never sees mtk-hsdma's
 // channels.
-func (x *irqSide) sameInstance(fn, class int32) (irqAcq, bool) {
+func (x *irqSide) sameInstance(fn, class int32, read bool) (irqAcq, bool) {
 	p := x.p
-	as := x.acqs[class]
+	var as []irqAcq
+	for _, a := range x.acqs[class] {
+		// a reader in interrupt context takes an rwlock even while
+		// another reader holds it (and writers wait): two read sides
+		// never deadlock
+		if !(read && a.read) {
+			as = append(as, a)
+		}
+	}
 	if len(as) == 0 {
 		return irqAcq{}, false
 	}
@@ -91,7 +100,7 @@ func (x *irqSide) sameInstance(fn, class int32) (irqAcq, bool) {
 	}
 	for _, a := range as {
 		if r.Reached(a.fn) && len(r.PathTo(a.fn)) <= maxCycleDepth && x.feasible(r, a.fn, a.site) {
-			return irqAcq{reg: x.entryReg(r, a.fn), fn: a.fn, site: a.site, reach: r}, true
+			return irqAcq{reg: x.entryReg(r, a.fn), fn: a.fn, site: a.site, reach: r, read: a.read}, true
 		}
 	}
 	return irqAcq{}, false
@@ -134,7 +143,7 @@ func irqInversions(c *Context) []Finding {
 				if !p.Classes[a.Class].Typed || a.Trylock || !p.K.Spinning(p.Classes[a.Class].Kind) || !x.feasible(x.all, id, int32(si)) {
 					continue
 				}
-				x.acqs[a.Class] = append(x.acqs[a.Class], irqAcq{reg: x.entryReg(x.all, id), fn: id, site: int32(si), reach: x.all})
+				x.acqs[a.Class] = append(x.acqs[a.Class], irqAcq{reg: x.entryReg(x.all, id), fn: id, site: int32(si), reach: x.all, read: a.Read})
 			}
 		}
 	}
@@ -164,7 +173,7 @@ func irqInversions(c *Context) []Finding {
 					// `if (irq) spin_lock(); else mutex_lock();` proves nothing
 					continue
 				}
-				ia, ok := x.sameInstance(f.ID, a.Class)
+				ia, ok := x.sameInstance(f.ID, a.Class, a.Read)
 				if !ok {
 					continue
 				}
