@@ -158,6 +158,9 @@ func stripParens(e string) string {
 			return e
 		}
 		end := matchParen(e, 0)
+		if end < 0 {
+			return e // unbalanced: nothing to strip
+		}
 		if end == len(e)-1 {
 			e = e[1:end]
 			continue
