@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"github.com/dominikbraun/graph"
+
+	"github.com/lockorder/lockorder/parser"
 )
 
 // Reach is the set of functions reachable from some entry points, each
@@ -207,6 +209,7 @@ func (p *Program) Cycles(lo *LockOrder) [][]int32 {
 	if err != nil {
 		return nil
 	}
+	skip := p.NoValidate()
 	var out [][]int32
 	for _, comp := range comps {
 		if len(comp) < 2 {
@@ -214,7 +217,12 @@ func (p *Program) Cycles(lo *LockOrder) [][]int32 {
 		}
 		ids := make([]int32, 0, len(comp))
 		for _, n := range comp {
-			ids = append(ids, lo.ids[n])
+			if id := lo.ids[n]; !skip[id] {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) < 2 {
+			continue
 		}
 		slices.Sort(ids)
 		in := map[int32]bool{}
@@ -279,4 +287,36 @@ func (lo *LockOrder) Keys() [][2]int32 {
 		return int(a[1] - b[1])
 	})
 	return keys
+}
+
+// NoValidate returns the lock classes the tree exempts from lockdep's
+// order checks (lockdep_set_novalidate_class(&dev->mutex) in
+// device_initialize(): every device's mutex, parents and children alike,
+// shares one class that lockdep does not validate): no cycle is reported
+// through them.
+func (p *Program) NoValidate() map[int32]bool {
+	if p.noValidate != nil {
+		return p.noValidate
+	}
+	out := map[int32]bool{}
+	names := map[string]bool{}
+	for _, n := range p.K.Table.Contexts.NoValidate {
+		names[n] = true
+	}
+	p.eachCall(func(f *Func, si int32, n *parser.Node) {
+		if !names[n.Callee] || len(n.Args) == 0 {
+			return
+		}
+		name, typed := p.LockClass(f, n.Args[0])
+		if !typed {
+			return
+		}
+		for _, key := range []string{name, name + "\x00sleeping"} {
+			if id, ok := p.classIdx[key]; ok {
+				out[id] = true
+			}
+		}
+	})
+	p.noValidate = out
+	return out
 }

@@ -189,6 +189,7 @@ type Program struct {
 	// moduleStores
 	funcsOfComp map[int32][]int32
 	modStores   map[string][]string
+	noValidate  map[int32]bool
 	// globalDefs: how many .c files define a global of each name (more
 	// than one: file-static variables of the same name)
 	globalDefs map[string]int

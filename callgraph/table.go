@@ -84,6 +84,9 @@ type Table struct {
 		// SoftIRQRegister register callbacks that run in softirq
 		// context: timers, tasklets, NAPI poll, RCU callbacks.
 		SoftIRQRegister map[string][]int `toml:"softirq_register"`
+		// NoValidate are the calls that exempt a lock class from
+		// lockdep's order checks.
+		NoValidate []string `toml:"no_validate"`
 		// HotplugStateRegister take the hotplug state as first argument.
 		HotplugStateRegister []string `toml:"hotplug_state_register"`
 		// NotifierField is the callback field of a notifier block.
