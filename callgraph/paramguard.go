@@ -305,32 +305,6 @@ func (k *Knowledge) contradicts(g ParamGuard, arg string) bool {
 	return false
 }
 
-// OnceOnly reports whether a witness chain passes a call that runs only on
-// an object's first use: a site guarded by `!p->f` in a function that
-// sets `p->f = 1` (an init-once guard: ssb_pcicore's setup_done). When
-// that first use happens is not on the path, so the chain is weak
-// evidence.
-func (p *Program) OnceOnly(path []SiteRef) bool {
-	for _, st := range path {
-		if st.Site < 0 {
-			continue
-		}
-		f := p.Funcs[st.Func]
-		if len(f.Src.OnceFields) == 0 {
-			continue
-		}
-		for _, g := range f.Sites[st.Site].ParamGuards {
-			if g.Test != pgFalsy || g.Field == "" || g.Param < 0 || int(g.Param) >= len(f.Src.Params) {
-				continue
-			}
-			if slices.Contains(f.Src.OnceFields, f.Src.Params[g.Param].Name+"->"+g.Field) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // Feasible reports whether a witness chain survives the constant
 // arguments passed along it: no call on it is guarded by a parameter test
 // that the caller's constant argument makes false. A constant flows down

@@ -40,7 +40,6 @@ func (x *extractor) buildCFG(f *Func, body *sitter.Node) {
 	f.MultiAssigned = b.multiAssigned(body)
 	b.firstAssignedInits(body)
 	f.MemberSets = b.memberSets(body)
-	f.OnceFields = b.onceFields(body)
 }
 
 func (b *builder) add(n Node) int32 {

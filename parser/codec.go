@@ -114,7 +114,6 @@ func encodeFile(f *File) []byte {
 		e.strList(fn.AssignedParams)
 		e.strList(fn.MultiAssigned)
 		e.strList(fn.MemberSets)
-		e.strList(fn.OnceFields)
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -296,7 +295,6 @@ func decodeFile(data []byte) (*File, error) {
 			fn.OnceFlags, fn.AssignedParams = d.strList(), d.strList()
 			fn.MultiAssigned = d.strList()
 			fn.MemberSets = d.strList()
-			fn.OnceFields = d.strList()
 			nn := d.n()
 			fn.Nodes = make([]Node, nn)
 			for j := range fn.Nodes {

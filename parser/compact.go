@@ -72,9 +72,6 @@ func (f *File) compact() {
 		for j := range fn.OnceFlags {
 			fn.OnceFlags[j] = in.get(fn.OnceFlags[j])
 		}
-		for j := range fn.OnceFields {
-			fn.OnceFields[j] = in.get(fn.OnceFields[j])
-		}
 		for j := range fn.MemberSets {
 			fn.MemberSets[j] = in.get(fn.MemberSets[j])
 		}

@@ -59,9 +59,6 @@ type Func struct {
 	// MemberSets are the `local.member` assignments of locals that have
 	// a struct initializer (whose other members start zeroed).
 	MemberSets []string
-	// OnceFields are the parameter members the function sets to 1/true
-	// (`pc->setup_done = 1`): an init-once guard of the object.
-	OnceFields []string
 }
 
 // Annot is a sparse lock annotation on a function definition.

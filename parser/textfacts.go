@@ -186,27 +186,6 @@ func constFlags(s string) bool {
 	return true
 }
 
-// onceFields finds the members of parameters the function sets to 1 or
-// true (`pc->setup_done = 1;`): with a test `if (pc->setup_done)` before,
-// what lies between runs on the object's first call only.
-func (b *builder) onceFields(body *sitter.Node) []string {
-	text := b.x.src[body.StartByte():body.EndByte()]
-	var out []string
-	for _, m := range onceFieldRe.FindAllSubmatch(text, -1) {
-		param, field := string(m[1]), string(m[2])
-		isParam := false
-		for _, v := range b.f.Params {
-			isParam = isParam || v.Name == param
-		}
-		if s := param + "->" + field; isParam && !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-var onceFieldRe = regexp.MustCompile(`(?m)(?:^|[;{}])\s*([A-Za-z_]\w*)\s*->\s*([A-Za-z_]\w*)\s*=\s*(?:1|true)\s*;`)
-
 // onceFlags finds the variables the function sets to 1 or true that
 // outlive the call: static locals, and names that are neither locals nor
 // parameters (globals). `if (installed) return; ... installed = 1;` makes

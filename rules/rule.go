@@ -253,11 +253,10 @@ func Configure(rs []*Rule, disable []string, severity map[string]string) ([]*Rul
 }
 
 // weak reports whether a witness chain is too weak for an error or a
-// warning: longer than max calls (a long may-chain), ruled out by the
-// values passed along it, or through code an init-once guard of the object
-// lets run on its first use only. Such findings are notes.
+// warning: longer than max calls (a long may-chain), or ruled out by a
+// constant argument passed along it. Such findings are notes.
 func weak(p *callgraph.Program, path []callgraph.SiteRef, max int) bool {
-	return len(path) > max || !p.Feasible(path) || p.OnceOnly(path)
+	return len(path) > max || !p.Feasible(path)
 }
 
 // Fingerprint hashes a finding's identity.
