@@ -9,6 +9,70 @@ import (
 	sitter "github.com/smacker/go-tree-sitter"
 )
 
+// A varUse is one whole-word occurrence of a variable in a body, by what
+// it does to the variable.
+type varUse struct {
+	kind useKind
+	rhs  int // for useAssign: the offset just after its '='
+}
+
+type useKind uint8
+
+const (
+	useRead     useKind = iota // anything else
+	useAddr                    // &name: the address is taken
+	useAssign                  // name = ...
+	useOrAssign                // name |= ...
+	useCompound                // name op= ... for another op
+	usePostInc                 // name++, name--
+	usePreInc                  // ++name, --name
+)
+
+// eachUse calls fn for every whole-word use of name in text (not as a
+// member: `x.name`, `x->name`) until fn returns false.
+func eachUse(text []byte, name string, fn func(varUse) bool) {
+	for off := 0; ; {
+		i := bytes.Index(text[off:], []byte(name))
+		if i < 0 {
+			return
+		}
+		i += off
+		off = i + len(name)
+		if i > 0 && (isWordByte(text[i-1]) || text[i-1] == '.' || text[i-1] == '>') {
+			continue
+		}
+		j := off
+		if j < len(text) && isWordByte(text[j]) {
+			continue
+		}
+		k := i - 1
+		for k >= 0 && (text[k] == ' ' || text[k] == '\t') {
+			k--
+		}
+		for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+			j++
+		}
+		u := varUse{kind: useRead}
+		switch {
+		case k >= 0 && text[k] == '&' && (k == 0 || text[k-1] != '&'):
+			u.kind = useAddr
+		case j < len(text) && text[j] == '=' && (j+1 >= len(text) || text[j+1] != '='):
+			u.kind, u.rhs = useAssign, j+1
+		case j+1 < len(text) && text[j] == '|' && text[j+1] == '=':
+			u.kind = useOrAssign
+		case j+1 < len(text) && text[j+1] == '=' && strings.IndexByte("+-&^*/%", text[j]) >= 0:
+			u.kind = useCompound
+		case j+1 < len(text) && (text[j] == '+' && text[j+1] == '+' || text[j] == '-' && text[j+1] == '-'):
+			u.kind = usePostInc
+		case k >= 1 && (text[k] == '+' && text[k-1] == '+' || text[k] == '-' && text[k-1] == '-'):
+			u.kind = usePreInc
+		}
+		if !fn(u) {
+			return
+		}
+	}
+}
+
 // assignedParams lists the parameters the body assigns to: a test of such
 // a parameter says nothing about the value the caller passed.
 func (b *builder) assignedParams(body *sitter.Node) []string {
@@ -18,30 +82,14 @@ func (b *builder) assignedParams(body *sitter.Node) []string {
 		if v.Name == "" {
 			continue
 		}
-		for off := 0; ; {
-			i := bytes.Index(text[off:], []byte(v.Name))
-			if i < 0 {
-				break
-			}
-			i += off
-			off = i + len(v.Name)
-			if i > 0 && (isWordByte(text[i-1]) || text[i-1] == '.' || text[i-1] == '>') {
-				continue
-			}
-			j := off
-			if j < len(text) && isWordByte(text[j]) {
-				continue
-			}
-			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
-				j++
-			}
-			if j < len(text) && (text[j] == '=' && (j+1 >= len(text) || text[j+1] != '=') ||
-				j+1 < len(text) && text[j+1] == '=' && strings.IndexByte("+-|&^*/%", text[j]) >= 0) ||
-				j+1 < len(text) && (text[j] == '+' && text[j+1] == '+' || text[j] == '-' && text[j+1] == '-') {
+		eachUse(text, v.Name, func(u varUse) bool {
+			switch u.kind {
+			case useAssign, useOrAssign, useCompound, usePostInc:
 				out = append(out, v.Name)
-				break
+				return false
 			}
-		}
+			return true
+		})
 	}
 	return out
 }
@@ -60,40 +108,15 @@ func (b *builder) multiAssigned(body *sitter.Node) []string {
 		if v.Init != "" {
 			n++
 		}
-		for off := 0; n < 2; {
-			i := bytes.Index(text[off:], []byte(v.Name))
-			if i < 0 {
-				break
-			}
-			i += off
-			off = i + len(v.Name)
-			if i > 0 && (isWordByte(text[i-1]) || text[i-1] == '.' || text[i-1] == '>') {
-				continue
-			}
-			j := off
-			if j < len(text) && isWordByte(text[j]) {
-				continue
-			}
-			k := i - 1
-			for k >= 0 && (text[k] == ' ' || text[k] == '\t') {
-				k--
-			}
-			if k >= 0 && text[k] == '&' && (k == 0 || text[k-1] != '&') {
-				n = 2 // its address is taken
-				break
-			}
-			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
-				j++
-			}
-			switch {
-			case j < len(text) && text[j] == '=' && (j+1 >= len(text) || text[j+1] != '='):
+		eachUse(text, v.Name, func(u varUse) bool {
+			switch u.kind {
+			case useAssign:
 				n++
-			case j+1 < len(text) && text[j+1] == '=' && strings.IndexByte("+-|&^*/%", text[j]) >= 0,
-				j+1 < len(text) && (text[j] == '+' && text[j+1] == '+' || text[j] == '-' && text[j+1] == '-'),
-				k >= 1 && (text[k] == '+' && text[k-1] == '+' || text[k] == '-' && text[k-1] == '-'):
+			case useAddr, useOrAssign, useCompound, usePostInc, usePreInc:
 				n = 2
 			}
-		}
+			return n < 2
+		})
 		if n >= 2 {
 			out = append(out, v.Name)
 		}
@@ -114,54 +137,23 @@ func (b *builder) firstAssignedInits(body *sitter.Node) {
 			continue
 		}
 		first, ok := "", true
-		for off := 0; ok; {
-			i := bytes.Index(text[off:], []byte(v.Name))
-			if i < 0 {
-				break
-			}
-			i += off
-			off = i + len(v.Name)
-			if i > 0 && (isWordByte(text[i-1]) || text[i-1] == '.' || text[i-1] == '>') {
-				continue
-			}
-			j := off
-			if j < len(text) && isWordByte(text[j]) {
-				continue
-			}
-			k := i - 1
-			for k >= 0 && (text[k] == ' ' || text[k] == '\t') {
-				k--
-			}
-			if k >= 0 && text[k] == '&' && (k == 0 || text[k-1] != '&') {
-				ok = false // its address is taken
-				break
-			}
-			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
-				j++
-			}
-			switch {
-			case j < len(text) && text[j] == '=' && (j+1 >= len(text) || text[j+1] != '='):
-				if first != "" {
+		eachUse(text, v.Name, func(u varUse) bool {
+			switch u.kind {
+			case useAssign:
+				end := bytes.IndexByte(text[u.rhs:], ';')
+				if first != "" || end < 0 {
 					ok = false // assigned again
 					break
 				}
-				end := bytes.IndexByte(text[j+1:], ';')
-				if end < 0 {
-					ok = false
-					break
-				}
-				first = strings.TrimSpace(normSpace(text[j+1 : j+1+end]))
-				if !constFlags(first) {
-					ok = false
-				}
-			case j+1 < len(text) && text[j] == '|' && text[j+1] == '=':
+				first = strings.TrimSpace(normSpace(text[u.rhs : u.rhs+end]))
+				ok = constFlags(first)
+			case useOrAssign, useRead:
 				// ORs more in: the first value still holds
-			case j+1 < len(text) && text[j+1] == '=' && strings.IndexByte("+-&^*/%", text[j]) >= 0,
-				j+1 < len(text) && (text[j] == '+' && text[j+1] == '+' || text[j] == '-' && text[j+1] == '-'),
-				k >= 1 && (text[k] == '+' && text[k-1] == '+' || text[k] == '-' && text[k-1] == '-'):
-				ok = false
+			default:
+				ok = false // its address is taken, or it changes
 			}
-		}
+			return ok
+		})
 		if ok && first != "" {
 			v.Init = first
 		}

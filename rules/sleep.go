@@ -103,14 +103,86 @@ func runSleepInIdle(c *Context) []Finding {
 	return out
 }
 
+// sleepWitness is the evidence that a call may block: the chain to the
+// blocking primitive and how strong it is.
+type sleepWitness struct {
+	path    []callgraph.SiteRef
+	sleeper string // the blocking primitive the chain ends at
+	direct  bool   // through direct calls only
+	unbound bool   // through a function pointer no module binds (see BoundEffectPath)
+}
+
+// witnessSleep finds the chain from site si of f to a blocking primitive:
+// through direct calls if there is one, else the shortest chain whose
+// function-pointer hops are bound (or the unbound one, marked). ok is
+// false when the site cannot block or the chain does not end at a
+// primitive of the table.
+func witnessSleep(p *callgraph.Program, f *callgraph.Func, si int32) (w sleepWitness, ok bool) {
+	s := &f.Sites[si]
+	if !p.HasEffect(f, s, callgraph.EffSleep, false) {
+		return w, false
+	}
+	w.direct = p.HasEffect(f, s, callgraph.EffSleep, true)
+	w.path = p.EffectPath(f, si, callgraph.EffSleep, w.direct)
+	if !w.direct {
+		// a chain through function pointers is evidence only where each
+		// hop's target can be what this code's objects carry
+		if bp := p.BoundEffectPath(f, si, callgraph.EffSleep); bp != nil {
+			w.path = bp
+		} else {
+			w.unbound = true
+		}
+	}
+	if !p.EndsInEffect(w.path, callgraph.EffSleep) {
+		return w, false // every reported chain ends at a blocking primitive
+	}
+	last := w.path[len(w.path)-1]
+	w.sleeper = p.Funcs[last.Func].Sites[last.Site].Callee
+	return w, true
+}
+
+// severity grades a witness: direct calls give an error, a chain through
+// function pointers a warning, and weak evidence a note (a long may-chain;
+// a chain the values it carries rule out; a call resolved by field name
+// alone; a function pointer no module binds: shown with --strict).
+func (w sleepWitness) severity(p *callgraph.Program, extraWeak bool) (Severity, string) {
+	sev, how := Error, ""
+	if !w.direct {
+		sev, how = Warning, " through a function pointer"
+	}
+	if extraWeak || weak(p, w.path, maxAtomicDepth) || !w.direct && p.ByNameOnly(w.path) || w.unbound {
+		sev = Note
+	}
+	return sev, how
+}
+
+// sleepFinding renders a sleep-in-atomic finding at site si of f, its
+// context ctx (described at ctxLoc) first in the flow.
+func sleepFinding(c *Context, f *callgraph.Func, si int32, w sleepWitness, sev Severity, msg, ctx string, ctxLoc Location, key, fix string) Finding {
+	tf := ThreadFlow{Name: "atomic context"}
+	tf.Steps = append(tf.Steps, Step{Loc: ctxLoc, Message: ctx})
+	tf.Steps = append(tf.Steps, c.CallSteps(w.path)...)
+	tf.Steps[len(tf.Steps)-1].Message = fmt.Sprintf("%s() may block", w.sleeper)
+	return Finding{
+		Severity: sev,
+		Loc:      c.SiteLoc(f.ID, si),
+		Message:  msg,
+		Flows:    []ThreadFlow{tf},
+		Related:  []Step{{Loc: ctxLoc, Message: ctx}},
+		Key:      []string{f.Src.Name, key, f.Sites[si].Callee, w.sleeper},
+		Fix:      fix,
+	}
+}
+
 func runSleepInAtomic(c *Context) []Finding {
 	p := c.P
 	var out []Finding
+	irqRegs := p.Registered(p.K.Table.Contexts.IRQRegister)
+	softRegs := p.Registered(p.K.Table.Contexts.SoftIRQRegister)
 	// functions registered as hard-IRQ handlers or softirq callbacks run
 	// with in_interrupt() true
 	inInterrupt := map[int32]bool{}
-	for _, regs := range [][]callgraph.Registration{p.Registered(p.K.Table.Contexts.IRQRegister),
-		p.Registered(p.K.Table.Contexts.SoftIRQRegister)} {
+	for _, regs := range [][]callgraph.Registration{irqRegs, softRegs} {
 		for _, r := range regs {
 			inInterrupt[r.Handler] = true
 		}
@@ -125,76 +197,31 @@ func runSleepInAtomic(c *Context) []Finding {
 			if ctx == "" {
 				continue
 			}
-			if !p.HasEffect(f, s, callgraph.EffSleep, false) {
+			w, ok := witnessSleep(p, f, int32(si))
+			if !ok {
 				continue
 			}
-			direct := p.HasEffect(f, s, callgraph.EffSleep, true)
-			path := p.EffectPath(f, int32(si), callgraph.EffSleep, direct)
-			unbound := false
-			if !direct {
-				// a chain through function pointers is evidence only where
-				// each hop's target can be what this code's objects carry
-				if bp := p.BoundEffectPath(f, int32(si), callgraph.EffSleep); bp != nil {
-					path = bp
-				} else {
-					unbound = true
-				}
-			}
-			if !p.EndsInEffect(path, callgraph.EffSleep) {
-				continue // every reported chain ends at a blocking primitive
-			}
-			last := path[len(path)-1]
-			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
-			if sp := p.K.Prim(sleeper); key == "preempt-off" && sp != nil && sp.SleepsPreemptDisabled {
-				// made to be called with preemption disabled
-				continue
-			}
-			if sp := p.K.Prim(sleeper); inInterrupt[f.ID] && sp != nil && sp.SleepsOutsideInterrupt {
-				// vfree() from a timer callback defers the unmap
+			if sp := p.K.Prim(w.sleeper); sp != nil && (key == "preempt-off" && sp.SleepsPreemptDisabled ||
+				inInterrupt[f.ID] && sp.SleepsOutsideInterrupt) {
+				// made to be called with preemption disabled; vfree()
+				// from a timer callback defers the unmap
 				continue
 			}
 			if s.Prim != nil && s.Prim.SleepsUnlocked && onlyLockPassed(c, f, s) {
 				// cond_resched_lock(l) drops l, the only lock held, to sleep
 				continue
 			}
-			sev := Error
-			how := ""
-			if !direct {
-				sev = Warning
-				how = " through a function pointer"
-			}
-			if weak(p, path, maxAtomicDepth) || irqCtx && !p.KeepsIRQsOff(path) || !direct && p.ByNameOnly(path) || unbound {
-				// a long may-chain is weak evidence, and so is a call
-				// resolved by field name alone (its receiver untyped); a
-				// chain that a constant argument rules out
-				// (may_block=false, RPM_ASYNC) is no evidence; so is a chain
-				// whose function pointer reaches a sleeping implementation
-				// that neither the code holding the context nor the code
-				// making the call binds (another driver's operations, met
-				// through a core helper): shown with --strict
-				sev = Note
-			}
-			tf := ThreadFlow{Name: "atomic context"}
-			tf.Steps = append(tf.Steps, Step{Loc: ctxLoc, Message: ctx})
-			tf.Steps = append(tf.Steps, c.CallSteps(path)...)
-			tf.Steps[len(tf.Steps)-1].Message = fmt.Sprintf("%s() may block", sleeper)
+			sev, how := w.severity(p, irqCtx && !p.KeepsIRQsOff(w.path))
 			msg := fmt.Sprintf("%s() may sleep in atomic context (%s)%s: %s() can reach %s()",
-				f.Src.Name, ctx, how, s.Callee, sleeper)
-			if s.Callee == sleeper {
-				msg = fmt.Sprintf("%s() calls %s(), which may sleep, in atomic context (%s)", f.Src.Name, sleeper, ctx)
+				f.Src.Name, ctx, how, s.Callee, w.sleeper)
+			if s.Callee == w.sleeper {
+				msg = fmt.Sprintf("%s() calls %s(), which may sleep, in atomic context (%s)", f.Src.Name, w.sleeper, ctx)
 			}
-			out = append(out, Finding{
-				Severity: sev,
-				Loc:      c.SiteLoc(f.ID, int32(si)),
-				Message:  msg,
-				Flows:    []ThreadFlow{tf},
-				Related:  []Step{{Loc: ctxLoc, Message: ctx}},
-				Key:      []string{f.Src.Name, key, s.Callee, sleeper},
-				Fix:      "move the call out of the atomic section or use a non-blocking variant",
-			})
+			out = append(out, sleepFinding(c, f, int32(si), w, sev, msg, ctx, ctxLoc, key,
+				"move the call out of the atomic section or use a non-blocking variant"))
 		}
 	}
-	return append(out, sleepInCallbacks(c)...)
+	return append(out, sleepInCallbacks(c, irqRegs, softRegs)...)
 }
 
 // sleepInCallbacks flags blocking calls made by functions that run in an
@@ -202,17 +229,14 @@ func runSleepInAtomic(c *Context) []Finding {
 // and softirq callbacks (timers, tasklets, NAPI poll, RCU callbacks).
 // Sites already atomic for another reason (a lock held, IRQs off) are
 // reported by the main pass.
-func sleepInCallbacks(c *Context) []Finding {
+func sleepInCallbacks(c *Context, irqRegs, softRegs []callgraph.Registration) []Finding {
 	p := c.P
 	var out []Finding
 	done := map[int32]bool{}
 	for _, kind := range []struct {
 		regs []callgraph.Registration
 		ctx  string
-	}{
-		{p.Registered(p.K.Table.Contexts.IRQRegister), "hard-IRQ handler"},
-		{p.Registered(p.K.Table.Contexts.SoftIRQRegister), "softirq callback"},
-	} {
+	}{{irqRegs, "hard-IRQ handler"}, {softRegs, "softirq callback"}} {
 		for _, r := range kind.regs {
 			if done[r.Handler] {
 				continue
@@ -232,51 +256,20 @@ func sleepInCallbacks(c *Context) []Finding {
 				if d, _, _, _ := atomicContext(c, f, s); d != "" {
 					continue // reported with that context
 				}
-				if !p.HasEffect(f, s, callgraph.EffSleep, false) {
+				w, ok := witnessSleep(p, f, int32(si))
+				if !ok {
 					continue
 				}
-				direct := p.HasEffect(f, s, callgraph.EffSleep, true)
-				path := p.EffectPath(f, int32(si), callgraph.EffSleep, direct)
-				unbound := false
-				if !direct {
-					if bp := p.BoundEffectPath(f, int32(si), callgraph.EffSleep); bp != nil {
-						path = bp
-					} else {
-						unbound = true
-					}
-				}
-				if !p.EndsInEffect(path, callgraph.EffSleep) {
-					continue
-				}
-				last := path[len(path)-1]
-				sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
-				if sp := p.K.Prim(sleeper); sp != nil && (sp.SleepsPreemptDisabled || sp.SleepsOutsideInterrupt) {
+				if sp := p.K.Prim(w.sleeper); sp != nil && (sp.SleepsPreemptDisabled || sp.SleepsOutsideInterrupt) {
 					continue // in interrupt context it does not block
 				}
-				sev, how := Error, ""
-				if !direct {
-					sev, how = Warning, " through a function pointer"
+				sev, how := w.severity(p, false)
+				msg := fmt.Sprintf("%s() may sleep in a %s%s: %s() can reach %s()", f.Src.Name, kind.ctx, how, s.Callee, w.sleeper)
+				if s.Callee == w.sleeper {
+					msg = fmt.Sprintf("%s() calls %s(), which may sleep, in a %s", f.Src.Name, w.sleeper, kind.ctx)
 				}
-				if weak(p, path, maxAtomicDepth) || !direct && p.ByNameOnly(path) || unbound {
-					sev = Note
-				}
-				tf := ThreadFlow{Name: "atomic context"}
-				tf.Steps = append(tf.Steps, Step{Loc: regLoc, Message: ctx})
-				tf.Steps = append(tf.Steps, c.CallSteps(path)...)
-				tf.Steps[len(tf.Steps)-1].Message = fmt.Sprintf("%s() may block", sleeper)
-				msg := fmt.Sprintf("%s() may sleep in a %s%s: %s() can reach %s()", f.Src.Name, kind.ctx, how, s.Callee, sleeper)
-				if s.Callee == sleeper {
-					msg = fmt.Sprintf("%s() calls %s(), which may sleep, in a %s", f.Src.Name, sleeper, kind.ctx)
-				}
-				out = append(out, Finding{
-					Severity: sev,
-					Loc:      c.SiteLoc(f.ID, int32(si)),
-					Message:  msg,
-					Flows:    []ThreadFlow{tf},
-					Related:  []Step{{Loc: regLoc, Message: ctx}},
-					Key:      []string{f.Src.Name, kind.ctx, s.Callee, sleeper},
-					Fix:      "defer the blocking work to process context (a threaded handler or a work item), or use a non-blocking variant",
-				})
+				out = append(out, sleepFinding(c, f, int32(si), w, sev, msg, ctx, regLoc, kind.ctx,
+					"defer the blocking work to process context (a threaded handler or a work item), or use a non-blocking variant"))
 			}
 		}
 	}
