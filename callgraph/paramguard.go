@@ -431,29 +431,37 @@ func (p *Program) truth(f *Func, guards []ParamGuard, arg string) (val, known bo
 func (p *Program) storedConst(caller *Func, si int32, obj, field string, env map[string]string) string {
 	obj = strings.TrimPrefix(strings.TrimSpace(obj), "&")
 	found := ""
-	for k := int32(0); k < si; k++ {
-		s := &caller.Sites[k]
+	p.fieldStores(caller, si, field, func(dst, src string) {
+		if strings.TrimPrefix(strings.TrimSpace(dst), "&") != obj {
+			return
+		}
+		if v := substitute(src, env); isConstArg(v) {
+			found = v
+		} else {
+			found = ""
+		}
+	})
+	return found
+}
+
+// fieldStores calls fn with the object and the value argument of every
+// call of g before site upto that stores a parameter into field of
+// another (sg_miter_start(&host->sg_miter, sg, n, flags) for __flags).
+func (p *Program) fieldStores(g *Func, upto int32, field string, fn func(dst, src string)) {
+	for k := int32(0); k < upto && int(k) < len(g.Sites); k++ {
+		s := &g.Sites[k]
 		if !s.Reached || s.Indirect {
 			continue
 		}
-		n := &caller.Src.Nodes[s.Node]
+		n := &g.Src.Nodes[s.Node]
 		for _, t := range s.Targets {
 			for _, ps := range p.paramStores[t] {
-				if ps.field != field || int(ps.dst) >= len(n.Args) || int(ps.src) >= len(n.Args) {
-					continue
-				}
-				if strings.TrimPrefix(strings.TrimSpace(n.Args[ps.dst]), "&") != obj {
-					continue
-				}
-				if v := substitute(n.Args[ps.src], env); isConstArg(v) {
-					found = v
-				} else {
-					found = ""
+				if ps.field == field && int(ps.dst) < len(n.Args) && int(ps.src) < len(n.Args) {
+					fn(n.Args[ps.dst], n.Args[ps.src])
 				}
 			}
 		}
 	}
-	return found
 }
 
 // zref is where a struct local was passed by address down a path: the
@@ -559,33 +567,22 @@ func (p *Program) moduleStores(caller *Func, obj, field string) []string {
 	for _, id := range p.compFuncs(comp) {
 		g := p.Funcs[id]
 		var env map[string]string
-		for si := range g.Sites {
-			s := &g.Sites[si]
-			if !s.Reached || s.Indirect {
-				continue
+		p.fieldStores(g, int32(len(g.Sites)), field, func(dst, src string) {
+			if lastMember(dst) != member {
+				return
 			}
-			n := &g.Src.Nodes[s.Node]
-			for _, t := range s.Targets {
-				for _, ps := range p.paramStores[t] {
-					if ps.field != field || int(ps.dst) >= len(n.Args) || int(ps.src) >= len(n.Args) || lastMember(n.Args[ps.dst]) != member {
-						continue
+			if env == nil {
+				env = map[string]string{}
+				for _, l := range g.Src.Locals {
+					if l.Init != "" {
+						env[l.Name] = l.Init
 					}
-					if env == nil {
-						env = map[string]string{}
-						for _, l := range g.Src.Locals {
-							if l.Init != "" {
-								env[l.Name] = l.Init
-							}
-						}
-					}
-					v := substitute(n.Args[ps.src], env)
-					if !isConstArg(v) {
-						ok = false
-					}
-					out = append(out, v)
 				}
 			}
-		}
+			v := substitute(src, env)
+			ok = ok && isConstArg(v)
+			out = append(out, v)
+		})
 	}
 	if !ok {
 		out = nil

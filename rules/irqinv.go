@@ -15,17 +15,6 @@ type irqAcq struct {
 	read     bool // a read_lock() of an rwlock
 }
 
-// heldIRQOff reports whether a lock held at the site was taken with IRQs
-// off (inside spin_lock_irq()/write_lock_irq(): IRQs are off here too).
-func heldIRQOff(s *callgraph.Site) bool {
-	for _, h := range s.Held {
-		if h.IRQOff {
-			return true
-		}
-	}
-	return false
-}
-
 // irqSide knows where hard-IRQ handlers take lock classes: every
 // acquisition reached from some handler (one walk from all of them), and,
 // asked for a module, the acquisitions its own handlers reach (one walk
@@ -39,24 +28,22 @@ type irqSide struct {
 	compWalk map[string]*callgraph.Reach
 }
 
-// feasible reports whether the handler's chain to an acquisition survives
-// the constant arguments it carries (mt76x02_mac_poll_tx_status(dev, true)
-// from the handler never reaches the `if (!irq)` branch that takes the
-// lock).
-func (x *irqSide) feasible(r *callgraph.Reach, fn, site int32) bool {
-	chain := r.PathTo(fn)
-	if n := len(chain); n > 0 {
-		chain[n-1].Site = site
+// reachable returns, for an acquisition at site of fn reached from a
+// handler, the registration of the handler the walk came from; ok is false
+// when the chain is too long, or does not survive the constant arguments it
+// carries (mt76x02_mac_poll_tx_status(dev, true) from the handler never
+// reaches the `if (!irq)` branch that takes the lock).
+func (x *irqSide) reachable(r *callgraph.Reach, chain []callgraph.SiteRef, site int32) (callgraph.Registration, bool) {
+	n := len(chain)
+	if n == 0 || n > maxCycleDepth {
+		return callgraph.Registration{}, false
 	}
-	return x.p.Feasible(chain)
-}
-
-func (x *irqSide) entryReg(r *callgraph.Reach, fn int32) callgraph.Registration {
-	entry := fn
-	if chain := r.PathTo(fn); len(chain) > 0 {
-		entry = chain[0].Func
+	path := append([]callgraph.SiteRef(nil), chain...)
+	path[n-1].Site = site
+	if !x.p.Feasible(path) {
+		return callgraph.Registration{}, false
 	}
-	return x.regOf[entry]
+	return x.regOf[chain[0].Func], true
 }
 
 // sameInstance picks the handler acquisition of a lock class that can be
@@ -99,8 +86,11 @@ func (x *irqSide) sameInstance(fn, class int32, read bool) (irqAcq, bool) {
 		x.compWalk[comp] = r
 	}
 	for _, a := range as {
-		if r.Reached(a.fn) && len(r.PathTo(a.fn)) <= maxCycleDepth && x.feasible(r, a.fn, a.site) {
-			return irqAcq{reg: x.entryReg(r, a.fn), fn: a.fn, site: a.site, reach: r, read: a.read}, true
+		if !r.Reached(a.fn) {
+			continue
+		}
+		if reg, ok := x.reachable(r, r.PathTo(a.fn), a.site); ok {
+			return irqAcq{reg: reg, fn: a.fn, site: a.site, reach: r, read: a.read}, true
 		}
 	}
 	return irqAcq{}, false
@@ -134,16 +124,19 @@ func irqInversions(c *Context) []Finding {
 	}
 	x.all = p.ReachFrom(handlers, true)
 	for _, id := range reachOrder(p, x.all) {
-		if len(x.all.PathTo(id)) > maxCycleDepth {
+		chain := x.all.PathTo(id)
+		if len(chain) > maxCycleDepth {
 			continue
 		}
 		f := p.Funcs[id]
 		for si := range f.Sites {
 			for _, a := range f.Sites[si].Acq {
-				if !p.Classes[a.Class].Typed || a.Trylock || !p.K.Spinning(p.Classes[a.Class].Kind) || !x.feasible(x.all, id, int32(si)) {
+				if !p.Classes[a.Class].Typed || a.Trylock || !p.K.Spinning(p.Classes[a.Class].Kind) {
 					continue
 				}
-				x.acqs[a.Class] = append(x.acqs[a.Class], irqAcq{reg: x.entryReg(x.all, id), fn: id, site: int32(si), reach: x.all, read: a.Read})
+				if reg, ok := x.reachable(x.all, chain, int32(si)); ok {
+					x.acqs[a.Class] = append(x.acqs[a.Class], irqAcq{reg: reg, fn: id, site: int32(si), reach: x.all, read: a.Read})
+				}
 			}
 		}
 	}
@@ -160,7 +153,7 @@ func irqInversions(c *Context) []Finding {
 				continue
 			}
 			for _, a := range s.Acq {
-				if done[a.Class] || a.IRQOff || a.Trylock || heldIRQOff(s) {
+				if done[a.Class] || a.IRQOff || a.Trylock {
 					continue
 				}
 				if len(x.acqs[a.Class]) == 0 {

@@ -118,11 +118,17 @@ func (c *common) treeContext(paths []string) ([]string, error) {
 	c.scope, c.treeRoot = scope, root
 	// name the root as a whole-tree scan from here would, so that paths
 	// in the report read the same
+	return []string{relToCwd(root)}, nil
+}
+
+// relToCwd shortens a path to one relative to the working directory when
+// it lies below it.
+func relToCwd(path string) string {
 	cwd, _ := os.Getwd()
-	if r, err := filepath.Rel(cwd, root); err == nil && !strings.HasPrefix(r, "..") {
-		return []string{r}, nil
+	if r, err := filepath.Rel(cwd, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
 	}
-	return []string{root}, nil
+	return path
 }
 
 // inScope reports whether a file path of the program lies in the paths

@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -56,17 +54,12 @@ func cmdFacts(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cwd, _ := os.Getwd()
 	var b strings.Builder
 	for _, f := range p.Funcs {
 		if *fn != "" && f.Src.Name != *fn || !c.inScope(p.Path(f)) {
 			continue
 		}
-		path := p.Path(f)
-		if r, err := filepath.Rel(cwd, path); err == nil && !strings.HasPrefix(r, "..") {
-			path = r
-		}
-		reports.Facts(&b, p, f, path)
+		reports.Facts(&b, p, f, relToCwd(p.Path(f)))
 	}
 	_, err = io.WriteString(stdout, b.String())
 	return err
@@ -92,21 +85,14 @@ func cmdWhy(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	cwd, _ := os.Getwd()
-	rel := func(path string) string {
-		if r, err := filepath.Rel(cwd, path); err == nil && !strings.HasPrefix(r, "..") {
-			return r
-		}
-		return path
-	}
 	var b strings.Builder
 	n := 0
 	for _, id := range p.ByName(name) {
 		f := p.Funcs[id]
-		if !c.inScope(p.Path(f)) && len(c.scope) > 0 {
+		if !c.inScope(p.Path(f)) {
 			continue
 		}
-		reports.Why(&b, p, f, rel, *max)
+		reports.Why(&b, p, f, relToCwd, *max)
 		n++
 	}
 	if n == 0 {
