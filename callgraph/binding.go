@@ -239,7 +239,6 @@ func (p *Program) ExplainTargets(f *Func, si int32, max int) (how string, notes 
 			break
 		}
 		g := p.Funcs[id]
-		path := p.Files[g.File].Path
 		var why string
 		switch {
 		case chosen[id] && g.File == f.File:
@@ -248,12 +247,8 @@ func (p *Program) ExplainTargets(f *Func, si int32, max int) (how string, notes 
 			why = "same module"
 		case chosen[id]:
 			why = "visible (" + p.Component(g) + ")"
-		case g.Src.Static && !strings.HasSuffix(path, ".h"):
-			why = "static in another file"
-		case strings.HasSuffix(path, ".h") && !headerVisible(path, caller):
-			why = "private header of another directory"
-		case !archVisible(callerArch, view, path):
-			why = "another architecture's"
+		case p.hidden(f.File, callerArch, view, id) != "":
+			why = p.hidden(f.File, callerArch, view, id)
 		case p.opts.Kbuild != nil && p.opts.Kbuild.Kconfig != nil && p.buildable(f.File, view) && !p.buildable(g.File, view):
 			why = "not buildable on " + view + " (Kbuild gates no configuration enables)"
 		default:

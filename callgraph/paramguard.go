@@ -536,15 +536,7 @@ func (p *Program) zeroMember(f *Func, si int32, arg, field string) bool {
 	if slices.Contains(f.Src.MemberSets, name+"."+first) {
 		return false
 	}
-	for k := int32(0); k < si; k++ {
-		for _, x := range f.Src.Nodes[f.Sites[k].Node].Args {
-			x = strings.TrimSpace(x)
-			if x == a || x == name || strings.Contains(x, "&"+name) {
-				return false
-			}
-		}
-	}
-	return true
+	return !passedBefore(f, si, name)
 }
 
 // moduleStores returns the constants every call in caller's module stores,

@@ -354,16 +354,10 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 	view := p.archView(callerArch)
 	var same, ok []int32
 	for _, id := range ids {
-		f := p.Funcs[id]
-		path := p.Files[f.File].Path
 		switch {
-		case f.File == fi:
+		case p.Funcs[id].File == fi:
 			same = append(same, id)
-		case f.Src.Static && !strings.HasSuffix(path, ".h"):
-			// a static function of another .c file is not visible
-		case strings.HasSuffix(path, ".h") && !headerVisible(path, caller):
-			// a driver's private header is not included from elsewhere
-		case archVisible(callerArch, view, path):
+		case p.hidden(fi, callerArch, view, id) == "":
 			ok = append(ok, id)
 		}
 	}
@@ -489,6 +483,23 @@ func commonDirs(a, b string) int {
 // headerVisible reports whether a header's definitions can reach a
 // caller: headers under an include/ directory are for everyone; any other
 // header is private to its directory and the directories below it.
+// hidden says why definition id cannot be what a call from file fi names
+// ("" when it can): a static function of another .c file, a driver's
+// private header not included from elsewhere, another architecture's code.
+func (p *Program) hidden(fi int32, callerArch, view string, id int32) string {
+	f := p.Funcs[id]
+	path := p.Files[f.File].Path
+	switch {
+	case f.Src.Static && !strings.HasSuffix(path, ".h") && f.File != fi:
+		return "static in another file"
+	case strings.HasSuffix(path, ".h") && !headerVisible(path, p.Files[fi].Path):
+		return "private header of another directory"
+	case !archVisible(callerArch, view, path):
+		return "another architecture's"
+	}
+	return ""
+}
+
 func headerVisible(header, caller string) bool {
 	if strings.HasPrefix(header, "include/") || strings.Contains(header, "/include/") {
 		return true

@@ -160,12 +160,20 @@ func Why(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, rel func(s
 			continue
 		}
 		si := f.ViaAny[e.eff]
-		how := "only through a function pointer"
 		if direct {
-			si, how = f.ViaDirect[e.eff], "through direct calls"
+			fmt.Fprintf(b, "  %s: yes, through direct calls\n", e.name)
+			chain(p.EffectPath(f, f.ViaDirect[e.eff], e.eff, true))
+			continue
 		}
-		fmt.Fprintf(b, "  %s: yes, %s\n", e.name, how)
-		chain(p.EffectPath(f, si, e.eff, direct))
+		if path := p.BoundEffectPath(f, si, e.eff); path != nil {
+			fmt.Fprintf(b, "  %s: yes, through a function pointer its module binds\n", e.name)
+			chain(path)
+			continue
+		}
+		// the shortest chain, whose pointers no module binds: what the
+		// objects really carry may never get there
+		fmt.Fprintf(b, "  %s: only through function pointers no module binds (weak)\n", e.name)
+		chain(p.EffectPath(f, si, e.eff, false))
 	}
 	if len(f.Acquires) == 0 {
 		b.WriteString("  takes: no locks\n")

@@ -114,3 +114,17 @@ func TestWhy(t *testing.T) {
 		t.Errorf("no path: exit %d, want 2", code)
 	}
 }
+
+// why tells a chain through a function pointer the module binds from one
+// no module binds.
+func TestWhyFunctionPointers(t *testing.T) {
+	for fn, want := range map[string]string{
+		"audio_card_mute": "may sleep: yes, through a function pointer its module binds",
+		"audio_stop":      "may sleep: only through function pointers no module binds (weak)",
+	} {
+		code, out, e := runCLI("why", "--progress", "never", fn, "../../fixtures/sleep-in-atomic-bound")
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("%s: exit %d, want %q in\n%s\n%s", fn, code, want, out, e)
+		}
+	}
+}
