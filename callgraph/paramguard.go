@@ -2,7 +2,10 @@ package callgraph
 
 import (
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/lockorder/lockorder/parser"
 )
 
 // A ParamGuard is a test of one of the function's parameters that holds
@@ -147,6 +150,21 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 		}
 		return 0, false
 	}
+	if nr, addr, ok := bitTest(s); ok {
+		// test_bit(NR, &p->flags), test_bit(NR, p->bitmap): a bit of a
+		// parameter's member; test_bit(NR, word): of the word a pointer
+		// parameter points at
+		amp := strings.HasPrefix(addr, "&")
+		if i, ok := param(strings.TrimPrefix(addr, "&")); ok {
+			switch {
+			case field != "":
+				return ParamGuard{Param: i, Test: pgHas, Flag: nr, Field: field}, true
+			case !amp && f.Src.Params[i].Ptr > 0:
+				return ParamGuard{Param: i, Test: pgHas, Flag: nr, Field: "*"}, true
+			}
+		}
+		return ParamGuard{}, false
+	}
 	if i, ok := param(s); ok {
 		return ParamGuard{Param: i, Test: pgTruthy, Field: field}, true
 	}
@@ -190,6 +208,26 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 		}
 	}
 	return ParamGuard{}, false
+}
+
+// bitTest reads `test_bit(NR, addr)` (and its variants) with a named
+// constant bit.
+func bitTest(s string) (nr, addr string, ok bool) {
+	i := strings.IndexByte(s, '(')
+	if i <= 0 || !strings.HasSuffix(s, ")") || matchParen(s, i) != len(s)-1 {
+		return "", "", false
+	}
+	switch s[:i] {
+	case "test_bit", "constant_test_bit", "variable_test_bit", "test_bit_acquire", "_test_bit", "arch_test_bit":
+	default:
+		return "", "", false
+	}
+	args := splitTop(s[i+1:len(s)-1], ",")
+	if len(args) != 2 {
+		return "", "", false
+	}
+	nr, addr = strings.TrimSpace(args[0]), strings.TrimSpace(args[1])
+	return nr, addr, isConstName(nr)
 }
 
 // localOnce returns the name when s is a local variable of f whose value
@@ -287,20 +325,33 @@ func (k *Knowledge) contradicts(g ParamGuard, arg string) bool {
 		if zeroish(a) {
 			return g.Test == pgHas
 		}
-		set := map[string]bool{}
-		known := true // every term is a constant
+		// constants joined by |; a part marked "X?" is a bit the value
+		// may carry (set on some path: see flagValue), "0" adds nothing
+		known := true // every part is a named constant
+		must, may := false, false
 		for _, part := range strings.Split(a, "|") {
 			part = k.unwrap(part)
+			maybe := strings.HasSuffix(part, "?")
+			part = strings.TrimSpace(strings.TrimSuffix(part, "?"))
+			if zeroish(part) {
+				continue
+			}
 			if !isConstName(part) {
 				known = false
 			}
-			set[part] = true
+			if part == g.Flag {
+				if maybe {
+					may = true
+				} else {
+					must = true
+				}
+			}
 		}
 		if g.Test == pgHas {
-			return known && !set[g.Flag]
+			return known && !must && !may
 		}
 		// `gup_flags | FOLL_FAST_ONLY` has the flag whatever gup_flags is
-		return set[g.Flag]
+		return must
 	}
 	return false
 }
@@ -318,14 +369,17 @@ func (p *Program) Feasible(path []SiteRef) bool {
 	zmap := map[string]zref{}
 	for k := 0; k+1 < len(path); k++ {
 		caller := p.Funcs[path[k].Func]
-		// locals initialised with a constant (flags usually only grow
-		// with |= after that: `sg_flags = SG_MITER_ATOMIC; sg_flags |= ...`)
+		// locals initialised with a constant; those that later gain
+		// named bits carry them as maybes (`flags = 0; __set_bit(X,
+		// &flags)` reads "0|X?")
+		n := &caller.Src.Nodes[caller.Sites[path[k].Site].Node]
 		for _, l := range caller.Src.Locals {
-			if _, ok := env[l.Name]; !ok && l.Init != "" {
-				env[l.Name] = l.Init
+			if _, ok := env[l.Name]; !ok {
+				if v := flagValue(caller, l, n.Line); v != "" {
+					env[l.Name] = v
+				}
 			}
 		}
-		n := &caller.Src.Nodes[caller.Sites[path[k].Site].Node]
 		args := make([]string, len(n.Args))
 		for i, a := range n.Args {
 			args[i] = substitute(a, env)
@@ -344,10 +398,26 @@ func (p *Program) Feasible(path []SiteRef) bool {
 					return false
 				}
 			}
-			if g.Field != "" && (g.Test == pgTruthy || g.Test == pgHas) && p.zeroAt(caller, path[k].Site, n.Args[g.Param], g.Field, zmap) {
-				// `struct mmc_command cmd = {};` passed as &cmd: its data
-				// is NULL, and the callee needs cmd->data
-				return false
+			if g.Field == "*" {
+				// test_bit(X, word) of a parameter pointing at the
+				// caller's flag word: `&flags`
+				a := strings.TrimSpace(n.Args[g.Param])
+				if v, ok := env[strings.TrimPrefix(a, "&")]; ok && strings.HasPrefix(a, "&") && p.K.contradicts(g, v) {
+					return false
+				}
+				continue
+			}
+			if g.Field != "" {
+				// a member of a struct local the caller (or a caller up
+				// the path) passed by address: `struct mmc_command cmd =
+				// {};` has no data; `memset(&p, 0, ...); p.flags =
+				// flags;` has the caller's flags
+				if v := p.memberAt(caller, path[k].Site, n.Args[g.Param], g.Field, zmap, env); v != "" {
+					if p.K.contradicts(g, v) {
+						return false
+					}
+					continue
+				}
 			}
 			v := args[g.Param]
 			if g.Field != "" {
@@ -386,7 +456,7 @@ func (p *Program) Feasible(path []SiteRef) bool {
 			if i < len(n.Args) {
 				a := strings.TrimSpace(n.Args[i])
 				if strings.HasPrefix(a, "&") {
-					nz[v.Name] = zref{caller, path[k].Site, a}
+					nz[v.Name] = zref{caller, path[k].Site, a, env}
 				} else if z, ok := zmap[a]; ok && !passedBefore(caller, path[k].Site, a) && !slices.Contains(caller.Src.AssignedParams, a) {
 					nz[v.Name] = z
 				}
@@ -395,6 +465,58 @@ func (p *Program) Feasible(path []SiteRef) bool {
 		env, zmap = next, nz
 	}
 	return true
+}
+
+// flagValue is what the path check knows of a local's value at a call on
+// line of f: its constant initializer when nothing changes it later, or
+// when it only gains or loses named bits, that initializer with those
+// bits as maybes ("0|RAMROD_RX?"), up to the first call given its address;
+// "" when unknown.
+func flagValue(f *Func, l parser.Var, line int32) string {
+	if l.Init == "" || !isConstArg(l.Init) {
+		return ""
+	}
+	if !slices.Contains(f.Src.MultiAssigned, l.Name) {
+		return l.Init
+	}
+	for _, gr := range f.Src.Grown {
+		name, bits, _ := strings.Cut(gr, "=")
+		if name != l.Name {
+			continue
+		}
+		if b, esc, ok := strings.Cut(bits, "@"); ok {
+			if at, err := strconv.Atoi(esc); err != nil || line > int32(at) {
+				return ""
+			}
+			bits = b
+		}
+		return withMaybe(l.Init, bits)
+	}
+	return ""
+}
+
+// withMaybe joins a value with bits it may also carry (or lose): each of
+// bits ("X|Y") becomes "X?" in the result, and a must-part of val that
+// may change becomes a maybe too.
+func withMaybe(val, bits string) string {
+	if bits == "" {
+		return val
+	}
+	may := strings.Split(bits, "|")
+	var parts []string
+	for _, part := range strings.Split(val, "|") {
+		part = strings.TrimSpace(part)
+		if slices.Contains(may, strings.TrimSuffix(part, "?")) && !strings.HasSuffix(part, "?") {
+			part += "?"
+		}
+		parts = append(parts, part)
+	}
+	for _, b := range may {
+		if !slices.Contains(parts, b) && !slices.Contains(parts, b+"?") {
+			parts = append(parts, b+"?")
+		}
+	}
+	return strings.Join(parts, "|")
 }
 
 // truth tells whether an argument is known non-zero (true) or zero
@@ -465,33 +587,47 @@ func (p *Program) fieldStores(g *Func, upto int32, field string, fn func(dst, sr
 }
 
 // zref is where a struct local was passed by address down a path: the
-// function owning it, the call site, and the `&local` argument.
+// function owning it, the call site, the `&local` argument and what the
+// path knew of that function's values there.
 type zref struct {
 	fn   *Func
 	site int32
 	arg  string
+	env  map[string]string
 }
 
-// zeroAt reports whether the member field of what arg points at is still
-// zero at the call: arg is `&local` of f, or a parameter of f that a
-// caller up the path gave as `&local` (see zeroMember).
-func (p *Program) zeroAt(f *Func, si int32, arg, field string, zmap map[string]zref) bool {
+// memberAt returns what the path check knows of member field of what arg
+// points at, at call site si of f: arg is `&local` of f, or a parameter
+// of f that a caller up the path gave as `&local` (see memberValue). ""
+// when unknown.
+func (p *Program) memberAt(f *Func, si int32, arg, field string, zmap map[string]zref, env map[string]string) string {
 	a := strings.TrimSpace(arg)
 	if strings.HasPrefix(a, "&") {
-		return p.zeroMember(f, si, a, field)
+		return p.memberValue(f, si, a, field, env)
 	}
 	z, ok := zmap[a]
 	if !ok || passedBefore(f, si, a) {
-		return false
+		return ""
 	}
-	return p.zeroMember(z.fn, z.site, z.arg, field)
+	return p.memberValue(z.fn, z.site, z.arg, field, z.env)
 }
 
 // passedBefore reports whether a call of f before site si is given name
 // (which could then change what it points at).
 func passedBefore(f *Func, si int32, name string) bool {
+	return passedBeforeBut(f, si, name, false)
+}
+
+// passedBeforeBut is passedBefore, leaving out, when flagOps is set, the
+// calls whose effect on the local the facts already tell: its zeroing
+// memset and bit operations on its members (see parser.Func.MemberVals).
+func passedBeforeBut(f *Func, si int32, name string, flagOps bool) bool {
 	for k := int32(0); k < si; k++ {
-		for _, x := range f.Src.Nodes[f.Sites[k].Node].Args {
+		n := &f.Src.Nodes[f.Sites[k].Node]
+		if flagOps && (n.Callee == "memset" || isBitop(n.Callee)) {
+			continue
+		}
+		for _, x := range n.Args {
 			x = strings.TrimSpace(x)
 			if x == name || strings.Contains(x, "&"+name) {
 				return true
@@ -501,19 +637,27 @@ func passedBefore(f *Func, si int32, name string) bool {
 	return false
 }
 
-// zeroMember reports whether a call's argument `&local` points at a local
-// struct whose member field (the first of a member path) is still zero at
-// the call: its initializer does not set it, no assignment of the
-// function sets it, and no earlier call is given the local (which could
-// fill it in).
-func (p *Program) zeroMember(f *Func, si int32, arg, field string) bool {
+// isBitop: the bit operations whose effect on a flag word the parser's
+// facts record (set_bit(), __clear_bit(), test_bit(), ...).
+func isBitop(name string) bool {
+	return strings.HasSuffix(name, "_bit") || strings.HasSuffix(name, "_bit_lock") || strings.HasSuffix(name, "_bit_unlock") || name == "test_bit_acquire"
+}
+
+// memberValue returns the value of member field (the first of a member
+// path) of the local struct a call's argument `&local` points at: zero
+// when its initializer (or a zeroing memset) left it so and nothing set
+// it, the value the body's one assignment gave it after that assignment,
+// with the named bits the body may add as maybes ("0|RAMROD_DRV_CLR_ONLY?").
+// No earlier call may be given the local (it could fill it in). "" when
+// unknown; a deeper member path than the first is known only when zero.
+func (p *Program) memberValue(f *Func, si int32, arg, field string, env map[string]string) string {
 	a := strings.TrimSpace(arg)
 	if !strings.HasPrefix(a, "&") {
-		return false
+		return ""
 	}
 	name := strings.TrimSpace(a[1:])
 	if !isIdentText(name) {
-		return false
+		return ""
 	}
 	first := field
 	if i := strings.IndexAny(first, ".-"); i >= 0 {
@@ -526,17 +670,43 @@ func (p *Program) zeroMember(f *Func, si int32, arg, field string) bool {
 		}
 	}
 	if !strings.HasPrefix(init, "{") || !strings.HasSuffix(init, "}") {
-		return false
+		return ""
 	}
 	for _, m := range strings.Split(init[1:len(init)-1], ",") {
 		if strings.TrimSpace(m) == first {
-			return false
+			return ""
 		}
 	}
-	if slices.Contains(f.Src.MemberSets, name+"."+first) {
-		return false
+	if passedBeforeBut(f, si, name, true) {
+		return ""
 	}
-	return !passedBefore(f, si, name)
+	key := name + "." + first + "\x00"
+	for _, mv := range f.Src.MemberVals {
+		if !strings.HasPrefix(mv, key) {
+			continue
+		}
+		parts := strings.Split(mv[len(key):], "\x00")
+		if len(parts) != 3 {
+			return ""
+		}
+		val := "0"
+		line, _ := strconv.Atoi(parts[1])
+		if parts[0] != "" && int32(line) <= f.Src.Nodes[f.Sites[si].Node].Line {
+			val = substitute(parts[0], env)
+			if !isConstArg(val) {
+				return ""
+			}
+		}
+		val = withMaybe(val, parts[2])
+		if field != first && val != "0" {
+			return ""
+		}
+		return val
+	}
+	if slices.Contains(f.Src.MemberSets, name+"."+first) {
+		return ""
+	}
+	return "0"
 }
 
 // moduleStores returns the constants every call in caller's module stores,
@@ -637,7 +807,8 @@ func isConstArg(a string) bool {
 		return true
 	}
 	for _, part := range strings.Split(a, "|") {
-		if !isConstName(strings.TrimSpace(part)) {
+		part = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(part), "?"))
+		if !isConstName(part) && !zeroish(part) {
 			return false
 		}
 	}

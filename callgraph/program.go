@@ -199,6 +199,9 @@ type Program struct {
 	// IndirectBy counts resolved indirect calls by how (ResolvedType,
 	// ResolvedName).
 	IndirectBy [3]int
+	// AliasCalls counts calls of macro aliases linked as calls of
+	// their target (see linkAliases).
+	AliasCalls int
 	// Unbuildable counts candidate targets dropped because their file
 	// cannot be built with the caller's architecture (Kbuild + Kconfig).
 	Unbuildable int
@@ -274,6 +277,7 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 			p.byName[f.Funcs[i].Name] = append(p.byName[f.Funcs[i].Name], id)
 		}
 	}
+	p.linkAliases()
 	p.components()
 	p.linkStores()
 	p.link()

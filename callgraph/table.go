@@ -209,6 +209,7 @@ type Knowledge struct {
 	containers  map[string]bool
 	transparent map[string]bool
 	stateRegs   map[string]bool
+	named       map[string]bool // every name the table holds (see Named)
 }
 
 // LoadKnowledge compiles the embedded table, extended by the given config

@@ -67,6 +67,7 @@ func encodeFile(f *File) []byte {
 	e.i(int64(f.Bytes))
 	e.i(int64(f.ErrorNodes))
 	e.strList(f.Macros)
+	e.strList(f.Aliases)
 	e.strList(f.Protos)
 	e.u(uint64(len(f.Ignores)))
 	for _, l := range f.Ignores {
@@ -114,6 +115,8 @@ func encodeFile(f *File) []byte {
 		e.strList(fn.AssignedParams)
 		e.strList(fn.MultiAssigned)
 		e.strList(fn.MemberSets)
+		e.strList(fn.Grown)
+		e.strList(fn.MemberVals)
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -252,6 +255,7 @@ func decodeFile(data []byte) (*File, error) {
 	}
 	f := &File{Bytes: int(d.i()), ErrorNodes: int(d.i())}
 	f.Macros = d.strList()
+	f.Aliases = d.strList()
 	f.Protos = d.strList()
 	if k := d.n(); k > 0 {
 		f.Ignores = make([]int32, k)
@@ -295,6 +299,7 @@ func decodeFile(data []byte) (*File, error) {
 			fn.OnceFlags, fn.AssignedParams = d.strList(), d.strList()
 			fn.MultiAssigned = d.strList()
 			fn.MemberSets = d.strList()
+			fn.Grown, fn.MemberVals = d.strList(), d.strList()
 			nn := d.n()
 			fn.Nodes = make([]Node, nn)
 			for j := range fn.Nodes {

@@ -54,6 +54,9 @@ func (f *File) compact() {
 		return s
 	}
 	f.Globals = vars(f.Globals)
+	for i := range f.Aliases {
+		f.Aliases[i] = in.get(f.Aliases[i])
+	}
 	for i := range f.Macros {
 		f.Macros[i] = in.get(f.Macros[i])
 	}
@@ -71,6 +74,12 @@ func (f *File) compact() {
 		fn.ReturnType = in.get(fn.ReturnType)
 		for j := range fn.OnceFlags {
 			fn.OnceFlags[j] = in.get(fn.OnceFlags[j])
+		}
+		for j := range fn.Grown {
+			fn.Grown[j] = in.get(fn.Grown[j])
+		}
+		for j := range fn.MemberVals {
+			fn.MemberVals[j] = in.get(fn.MemberVals[j])
 		}
 		for j := range fn.MemberSets {
 			fn.MemberSets[j] = in.get(fn.MemberSets[j])

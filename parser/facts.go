@@ -21,6 +21,9 @@ type File struct {
 	Stores   []FieldStore
 	// Macros are the function-like macros the file #defines.
 	Macros []string
+	// Aliases are the macros among them that stand for one call of
+	// another function (see macroAlias).
+	Aliases []string
 	// ErrorNodes counts outermost ERROR nodes in the file (diagnostics only).
 	ErrorNodes int
 	// Ignores are the lines holding a `lockorder: ignore` comment.
@@ -59,6 +62,12 @@ type Func struct {
 	// MemberSets are the `local.member` assignments of locals that have
 	// a struct initializer (whose other members start zeroed).
 	MemberSets []string
+	// Grown lists the locals given a constant that later only gain or
+	// lose named bits, with those bits: "flags=X|Y" (see grownFlags).
+	Grown []string
+	// MemberVals are the members of zero-started struct locals whose
+	// value the body fixes (see memberVals).
+	MemberVals []string
 }
 
 // Annot is a sparse lock annotation on a function definition.

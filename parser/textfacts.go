@@ -13,7 +13,9 @@ import (
 // it does to the variable.
 type varUse struct {
 	kind useKind
-	rhs  int // for useAssign: the offset just after its '='
+	rhs  int // for useAssign and useOrAssign: the offset just after its '='
+	at   int // the offset of the name; for useAddr, of its '&'
+	end  int // the offset just after the name
 }
 
 type useKind uint8
@@ -52,14 +54,14 @@ func eachUse(text []byte, name string, fn func(varUse) bool) {
 		for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
 			j++
 		}
-		u := varUse{kind: useRead}
+		u := varUse{kind: useRead, at: i, end: off}
 		switch {
 		case k >= 0 && text[k] == '&' && (k == 0 || text[k-1] != '&'):
-			u.kind = useAddr
+			u.kind, u.at = useAddr, k
 		case j < len(text) && text[j] == '=' && (j+1 >= len(text) || text[j+1] != '='):
 			u.kind, u.rhs = useAssign, j+1
 		case j+1 < len(text) && text[j] == '|' && text[j+1] == '=':
-			u.kind = useOrAssign
+			u.kind, u.rhs = useOrAssign, j+2
 		case j+1 < len(text) && text[j+1] == '=' && strings.IndexByte("+-&^*/%", text[j]) >= 0:
 			u.kind = useCompound
 		case j+1 < len(text) && (text[j] == '+' && text[j+1] == '+' || text[j] == '-' && text[j+1] == '-'):
@@ -95,8 +97,9 @@ func (b *builder) assignedParams(body *sitter.Node) []string {
 }
 
 // multiAssigned lists the locals a test of which may not hold later:
-// assigned more than once (an initializer counts as one), changed by ++,
-// --, or a compound assignment, or with their address taken.
+// assigned more than once (an initializer is one: the declaration's own
+// `name = ...` is in the body's text), changed by ++, --, or a compound
+// assignment, or with their address taken.
 func (b *builder) multiAssigned(body *sitter.Node) []string {
 	text := b.x.src[body.StartByte():body.EndByte()]
 	var out []string
@@ -105,9 +108,6 @@ func (b *builder) multiAssigned(body *sitter.Node) []string {
 			continue
 		}
 		n := 0
-		if v.Init != "" {
-			n++
-		}
 		eachUse(text, v.Name, func(u varUse) bool {
 			switch u.kind {
 			case useAssign:

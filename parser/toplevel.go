@@ -229,6 +229,9 @@ func (x *extractor) macros() {
 			if !seen[name] {
 				seen[name] = true
 				x.file.Macros = append(x.file.Macros, name)
+				if a := macroAlias(name, defineText(src, j)); a != "" {
+					x.file.Aliases = append(x.file.Aliases, a)
+				}
 			}
 		}
 	}

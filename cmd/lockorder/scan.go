@@ -217,8 +217,8 @@ func printStats(w io.Writer, p *callgraph.Program, skipped []parser.Skipped, fs 
 	}
 	fmt.Fprintf(w, "files: %d parsed, %d skipped, %.1f MB\n", len(p.Files), len(skipped), float64(bytes)/1e6)
 	fmt.Fprintf(w, "functions: %d, body with parse errors: %d (%.2f%%), ERROR nodes: %d\n", fns, bodyErr, pct(bodyErr, fns), errNodes)
-	fmt.Fprintf(w, "direct calls to non-primitives: %d, resolved to a definition: %d (%.1f%%)\n",
-		p.DirectCalls, p.DirectResolved, pct(p.DirectResolved, p.DirectCalls))
+	fmt.Fprintf(w, "direct calls to non-primitives: %d, resolved to a definition: %d (%.1f%%); %d macro calls linked as their target's\n",
+		p.DirectCalls, p.DirectResolved, pct(p.DirectResolved, p.DirectCalls), p.AliasCalls)
 	fmt.Fprintf(w, "indirect calls: %d, resolved through struct fields: %d (%.1f%%): %d by receiver type, %d by field name and arity\n",
 		p.IndirectCalls, p.IndirectResolved, pct(p.IndirectResolved, p.IndirectCalls),
 		p.IndirectBy[callgraph.ResolvedType], p.IndirectBy[callgraph.ResolvedName])

@@ -1,0 +1,316 @@
+package parser
+
+import (
+	"bytes"
+	"slices"
+	"strconv"
+	"strings"
+
+	sitter "github.com/smacker/go-tree-sitter"
+)
+
+// Flag words: what a function does to a local's bits (`flags |= X`,
+// `__set_bit(RAMROD_RX, &ramrod_flags)`) and to the members of a local
+// struct (`p.ramrod_flags = flags`, `__set_bit(X, &p.ramrod_flags)`), so
+// the path check can tell which bits a value may carry into a callee that
+// tests them (`if (test_bit(RAMROD_COMP_WAIT, &p->ramrod_flags))`).
+
+// bitopKind is what a bit operation does to the word it is given.
+type bitopKind uint8
+
+const (
+	bitRead  bitopKind = iota + 1 // test_bit(): the word is unchanged
+	bitMaySet                     // set_bit(), change_bit(), assign_bit(): the bit may be set
+	bitClear                      // clear_bit(): the bit may be cleared
+)
+
+var bitops = map[string]bitopKind{
+	"test_bit": bitRead, "constant_test_bit": bitRead, "variable_test_bit": bitRead, "test_bit_acquire": bitRead,
+	"set_bit": bitMaySet, "__set_bit": bitMaySet, "test_and_set_bit": bitMaySet, "__test_and_set_bit": bitMaySet,
+	"test_and_set_bit_lock": bitMaySet, "set_bit_lock": bitMaySet,
+	"change_bit": bitMaySet, "__change_bit": bitMaySet, "test_and_change_bit": bitMaySet, "__test_and_change_bit": bitMaySet,
+	"assign_bit": bitMaySet, "__assign_bit": bitMaySet,
+	"clear_bit": bitClear, "__clear_bit": bitClear, "test_and_clear_bit": bitClear, "__test_and_clear_bit": bitClear,
+	"clear_bit_unlock": bitClear, "__clear_bit_unlock": bitClear,
+}
+
+// bitopAt reads the bit operation whose address argument is the `&...`
+// expression at text[amp:end]: `__set_bit(NR, &x)` gives its kind and NR.
+// ok is false when the expression is not the second argument of a known
+// bit operation with a named-constant bit.
+func bitopAt(text []byte, amp, end int) (kind bitopKind, nr string, ok bool) {
+	j := end
+	for j < len(text) && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n') {
+		j++
+	}
+	if j >= len(text) || text[j] != ')' && text[j] != ',' {
+		return 0, "", false
+	}
+	k := amp - 1
+	for k >= 0 && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n') {
+		k--
+	}
+	if k < 0 || text[k] != ',' {
+		return 0, "", false
+	}
+	open := bytes.LastIndexByte(text[:k], '(')
+	if open < 0 {
+		return 0, "", false
+	}
+	nr = strings.TrimSpace(string(text[open+1 : k]))
+	if !constFlags(nr) || strings.Contains(nr, "|") {
+		return 0, "", false
+	}
+	c := open
+	for c > 0 && (text[c-1] == ' ' || text[c-1] == '\t') {
+		c--
+	}
+	st := c
+	for st > 0 && isWordByte(text[st-1]) {
+		st--
+	}
+	kind = bitops[string(text[st:c])]
+	return kind, nr, kind != 0
+}
+
+// memsetInits gives a struct local declared without an initializer the
+// zeroed initializer "{}" when its first use is `memset(&name, 0, ...)`:
+// from there on every member is zero until set, as with `= {}`.
+func (b *builder) memsetInits(body *sitter.Node) {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	row0 := int(body.StartPoint().Row) + 1
+	for li := range b.f.Locals {
+		v := &b.f.Locals[li]
+		if v.Name == "" || v.Init != "" || v.Ptr != 0 {
+			continue
+		}
+		eachUse(text, v.Name, func(u varUse) bool {
+			if row0+bytes.Count(text[:u.at], []byte("\n")) == int(v.Line) {
+				return true // the declaration
+			}
+			if u.kind != useAddr {
+				return false
+			}
+			k := u.at - 1
+			for k >= 0 && (text[k] == ' ' || text[k] == '\t') {
+				k--
+			}
+			if k < 0 || text[k] != '(' || !bytes.HasSuffix(bytes.TrimRight(text[:k], " \t"), []byte("memset")) {
+				return false
+			}
+			rest := bytes.TrimLeft(text[u.end:], " \t")
+			if bytes.HasPrefix(rest, []byte(",")) {
+				rest = bytes.TrimLeft(rest[1:], " \t")
+				if bytes.HasPrefix(rest, []byte("0,")) || bytes.HasPrefix(rest, []byte("0 ,")) {
+					v.Init = "{}"
+				}
+			}
+			return false
+		})
+	}
+}
+
+// grownFlags lists, for each local that is given a constant and later
+// only gains or loses named bits (`flags |= X | Y`, `__set_bit(X,
+// &flags)`, `clear_bit(X, &flags)`), the bits that may change: entries
+// "name=X|Y". A test of such a local's initial value alone would be wrong
+// (the bits may have been added); a test of a bit nobody sets is not.
+// When the local's address is given to another call, "@LINE" gives the
+// line of the first: after that call the value is unknown.
+func (b *builder) grownFlags(body *sitter.Node) []string {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	row0 := int(body.StartPoint().Row) + 1
+	var out []string
+	for _, v := range b.f.Locals {
+		if v.Name == "" || v.Init == "" || v.Ptr != 0 || !slices.Contains(b.f.MultiAssigned, v.Name) {
+			continue
+		}
+		if v.Init != "0" && !constFlags(v.Init) {
+			continue
+		}
+		var bits []string
+		assigns, escape := 0, 0
+		ok := true
+		eachUse(text, v.Name, func(u varUse) bool {
+			switch u.kind {
+			case useRead:
+			case useAssign:
+				assigns++
+				ok = assigns == 1 // the initial value
+			case useOrAssign:
+				end := bytes.IndexByte(text[u.rhs:], ';')
+				if end < 0 {
+					ok = false
+					break
+				}
+				rhs := strings.TrimSpace(normSpace(text[u.rhs : u.rhs+end]))
+				if ok = constFlags(rhs); ok {
+					for _, part := range strings.Split(rhs, "|") {
+						bits = appendOnce(bits, strings.TrimSpace(part))
+					}
+				}
+			case useAddr:
+				kind, nr, isBitop := bitopAt(text, u.at, u.end)
+				switch {
+				case isBitop && kind != bitRead:
+					bits = appendOnce(bits, nr)
+				case isBitop:
+				case escape == 0 && callArg(text, u.at):
+					// given to a call: known up to that call only
+					escape = row0 + bytes.Count(text[:u.at], []byte("\n"))
+				case escape == 0:
+					ok = false
+				}
+			default:
+				ok = false
+			}
+			return ok
+		})
+		if ok {
+			e := v.Name + "=" + strings.Join(bits, "|")
+			if escape > 0 {
+				e += "@" + strconv.Itoa(escape)
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// memberVals summarises, for each struct local with a zeroed start (an
+// initializer, or memset), the members whose value the body fixes: at
+// most one plain assignment of a short value (`p.flags = ramrod_flags;`)
+// and otherwise only named bits gained or lost (`p.flags |= X`,
+// `__set_bit(X, &p.flags)`). Entries are "name.member\x00value\x00line\x00bits":
+// the value assigned ("" when none, so the member stays zero), the line
+// of that assignment (before it the member is still zero) and the bits
+// that may change. A member the body changes any other way has no entry
+// (MemberSets still names it).
+func (b *builder) memberVals(body *sitter.Node) []string {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	row0 := int(body.StartPoint().Row) + 1
+	type mv struct {
+		val  string
+		line int
+		bits []string
+		bad  bool
+		n    int
+	}
+	var out []string
+	for _, v := range b.f.Locals {
+		if !strings.HasPrefix(v.Init, "{") || v.Ptr != 0 {
+			continue
+		}
+		mems := map[string]*mv{}
+		var order []string
+		eachUse(text, v.Name, func(u varUse) bool {
+			j := u.end
+			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+				j++
+			}
+			if j >= len(text) || text[j] != '.' {
+				return true
+			}
+			j++
+			k := j
+			for k < len(text) && isWordByte(text[k]) {
+				k++
+			}
+			if k == j {
+				return true
+			}
+			name := string(text[j:k])
+			m := mems[name]
+			if m == nil {
+				m = &mv{}
+				mems[name] = m
+				order = append(order, name)
+			}
+			e := k
+			for e < len(text) && (text[e] == ' ' || text[e] == '\t') {
+				e++
+			}
+			switch {
+			case u.kind == useAddr:
+				kind, nr, ok := bitopAt(text, u.at, k)
+				switch {
+				case !ok:
+					m.bad = true
+				case kind != bitRead:
+					m.bits = appendOnce(m.bits, nr)
+				}
+			case e < len(text) && text[e] == '=' && (e+1 >= len(text) || text[e+1] != '='):
+				m.n++
+				end := bytes.IndexByte(text[e+1:], ';')
+				if end < 0 || end > 80 || m.n > 1 {
+					m.bad = true
+					break
+				}
+				m.val = strings.TrimSpace(normSpace(text[e+1 : e+1+end]))
+				m.line = row0 + bytes.Count(text[:e], []byte("\n"))
+				if !constExpr(m.val) && !isIdentBytes(m.val) {
+					m.bad = true
+				}
+			case e+1 < len(text) && text[e] == '|' && text[e+1] == '=':
+				end := bytes.IndexByte(text[e+2:], ';')
+				rhs := ""
+				if end >= 0 {
+					rhs = strings.TrimSpace(normSpace(text[e+2 : e+2+end]))
+				}
+				if !constFlags(rhs) {
+					m.bad = true
+					break
+				}
+				for _, part := range strings.Split(rhs, "|") {
+					m.bits = appendOnce(m.bits, strings.TrimSpace(part))
+				}
+			case e < len(text) && (text[e] == '.' || text[e] == '[' || text[e] == '-' && e+1 < len(text) && text[e+1] == '>'):
+				// a nested member or an element: not a value of this one
+				if bytes.Contains(text[e:min(len(text), e+80)], []byte("=")) {
+					m.bad = true
+				}
+			case e+1 < len(text) && text[e+1] == '=' && strings.IndexByte("+-&^*/%<>", text[e]) >= 0,
+				e+1 < len(text) && (text[e] == '+' && text[e+1] == '+' || text[e] == '-' && text[e+1] == '-'):
+				m.bad = true
+			}
+			return true
+		})
+		for _, name := range order {
+			m := mems[name]
+			if m.bad || m.n == 0 && len(m.bits) == 0 {
+				continue
+			}
+			out = append(out, v.Name+"."+name+"\x00"+m.val+"\x00"+strconv.Itoa(m.line)+"\x00"+strings.Join(m.bits, "|"))
+		}
+	}
+	return out
+}
+
+// callArg reports whether the `&` at text[amp] starts an argument of a
+// call (after `(` or `,`), not an address stored somewhere.
+func callArg(text []byte, amp int) bool {
+	k := amp - 1
+	for k >= 0 && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n') {
+		k--
+	}
+	return k >= 0 && (text[k] == '(' || text[k] == ',')
+}
+
+func isIdentBytes(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isWordByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func appendOnce(xs []string, x string) []string {
+	if x == "" || slices.Contains(xs, x) {
+		return xs
+	}
+	return append(xs, x)
+}

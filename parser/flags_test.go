@@ -1,0 +1,93 @@
+package parser
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Flag words: locals that only gain named bits, members of zero-started
+// struct locals, and memset as a zeroed start.
+func TestFlagWords(t *testing.T) {
+	f := parse(t, `struct p { unsigned long flags; int x; void *o; };
+int g(struct p *q);
+void f(int a, unsigned long fl_in)
+{
+	unsigned long fl = 0;
+	int once = 5;
+	unsigned long other = 0;
+	struct p rp;
+	struct p rq = {NULL};
+	memset(&rp, 0, sizeof(rp));
+	__set_bit(AAA, &fl);
+	if (a)
+		fl |= CCC | DDD;
+	if (a)
+		__set_bit(BBB, &rq.flags);
+	g2(&other);
+	rp.flags = fl_in;
+	rp.o = &a;
+	g(&rp);
+	g(&rq);
+}
+`)
+	x := fn(t, f, "f")
+	if slices.Contains(x.MultiAssigned, "once") {
+		t.Errorf("a local assigned only by its initializer is not multi-assigned: %v", x.MultiAssigned)
+	}
+	if !slices.Equal(x.Grown, []string{"other=@16", "fl=AAA|CCC|DDD"}) {
+		t.Errorf("Grown = %q", x.Grown)
+	}
+	var rpInit string
+	for _, l := range x.Locals {
+		if l.Name == "rp" {
+			rpInit = l.Init
+		}
+	}
+	if rpInit != "{}" {
+		t.Errorf("memset-zeroed local: Init %q, want {}", rpInit)
+	}
+	var mv []string
+	for _, m := range x.MemberVals {
+		mv = append(mv, strings.ReplaceAll(m, "\x00", ";"))
+	}
+	slices.Sort(mv)
+	want := []string{"rp.flags;fl_in;17;", "rq.flags;;0;BBB"}
+	if !slices.Equal(mv, want) {
+		t.Errorf("MemberVals = %q, want %q", mv, want)
+	}
+}
+
+func TestMacroAliases(t *testing.T) {
+	f := parse(t, `#define alloc_ordered_workqueue(fmt, flags, args...) \
+	alloc_workqueue(fmt, WQ_UNBOUND | (flags), 1, ##args)
+#define class_create(owner, name)		\
+({						\
+	static struct lock_class_key __key;	\
+	__class_create(owner, name, &__key);	\
+})
+#define request_module(mod...) __request_module(true, mod)
+#define flush_scheduled_work() __flush_workqueue(system_wq) /* legacy */
+#define wrap_do(x) do { real_do(x, 0); } while (0)
+#define not_alias(x) ((x) + 1)
+#define two_calls(x) do { a(x); b(x); } while (0)
+#define str_arg(x) foo(#x)
+#define paste(x) foo_##x(1)
+#define through(fn, x) fn(x)
+int g(void);
+`)
+	var got []string
+	for _, a := range f.Aliases {
+		got = append(got, strings.NewReplacer("\x00", " | ", "\x01", " ; ").Replace(a))
+	}
+	want := []string{
+		"alloc_ordered_workqueue | fmt,flags,args... | alloc_workqueue | fmt ; WQ_UNBOUND | (flags) ; 1 ; args",
+		"class_create | owner,name | __class_create | owner ; name ; &__key",
+		"request_module | mod... | __request_module | true ; mod",
+		"flush_scheduled_work |  | __flush_workqueue | system_wq",
+		"wrap_do | x | real_do | x ; 0",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("aliases:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
