@@ -12,6 +12,7 @@ require (
 )
 
 require (
+	github.com/ulikunitz/xz v0.5.17 // indirect
 	go.uber.org/atomic v1.7.0 // indirect
 	go.uber.org/multierr v1.9.0 // indirect
 	golang.org/x/text v0.14.0 // indirect

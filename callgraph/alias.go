@@ -71,19 +71,26 @@ func (p *Program) linkAliases() {
 				if n.Kind != parser.NCall || n.Indirect {
 					continue
 				}
+				callee, args := n.Callee, n.Args
 				for depth := 0; depth < 4; depth++ {
-					if len(p.byName[n.Callee]) > 0 || p.K.Named(n.Callee) {
+					if len(p.byName[callee]) > 0 || p.K.Named(callee) {
 						break
 					}
-					m, ok := visibleAlias(byName[n.Callee], p.Files[fi].Path, view)
+					m, ok := visibleAlias(byName[callee], p.Files[fi].Path, view)
 					if !ok {
 						break
 					}
-					args, ok := m.expand(n.Args)
-					if !ok {
+					if args, ok = m.expand(args); !ok {
 						break
 					}
-					n.Callee, n.Args = m.target, args
+					callee = m.target
+				}
+				// only a chain that ends at a function the program
+				// has, or one the table knows, says more than the
+				// macro's own name (`__set_bit()` stays itself rather
+				// than become bitop(), another macro)
+				if callee != n.Callee && (len(p.byName[callee]) > 0 || p.K.Named(callee)) {
+					n.Callee, n.Args = callee, args
 					p.AliasCalls++
 				}
 			}

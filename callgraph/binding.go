@@ -172,7 +172,7 @@ func (p *Program) buildable(fi int32, arch string) bool {
 // buildable caller reaches. A caller that cannot itself be built there
 // keeps every candidate.
 func (p *Program) coexists(fi int32, ids []int32) []int32 {
-	if p.opts.Kbuild == nil || p.opts.Kbuild.Kconfig == nil || len(ids) == 0 {
+	if !p.opts.Kbuild.Decides() || len(ids) == 0 {
 		return ids
 	}
 	arch := p.archView(archOf(p.Files[fi].Path))
@@ -249,7 +249,7 @@ func (p *Program) ExplainTargets(f *Func, si int32, max int) (how string, notes 
 			why = "visible (" + p.Component(g) + ")"
 		case p.hidden(f.File, callerArch, view, id) != "":
 			why = p.hidden(f.File, callerArch, view, id)
-		case p.opts.Kbuild != nil && p.opts.Kbuild.Kconfig != nil && p.buildable(f.File, view) && !p.buildable(g.File, view):
+		case p.opts.Kbuild.Decides() && p.buildable(f.File, view) && !p.buildable(g.File, view):
 			why = "not buildable on " + view + " (Kbuild gates no configuration enables)"
 		default:
 			why = "another definition preferred (same module, header inline, or nearer)"

@@ -21,6 +21,9 @@ type LoadOptions struct {
 	CacheDir string
 	// CacheHits counts files served from the cache (may be nil).
 	CacheHits *atomic.Int64
+	// Config, when set, is the real configuration the program is
+	// restricted to (--kconfig).
+	Config *kbuild.Config
 }
 
 // Load runs the front half of the pipeline: collect the .c/.h files under
@@ -41,11 +44,34 @@ func Load(ctx context.Context, paths []string, o LoadOptions) (*Program, []parse
 	if len(files) == 0 {
 		return nil, nil, fmt.Errorf("no .c or .h files under %s", strings.Join(paths, " "))
 	}
+	kb, files := TreeModel(files, o.Config, o.Arch)
+	if len(files) == 0 {
+		return nil, nil, fmt.Errorf("no .c or .h file under %s is built with %s", strings.Join(paths, " "), o.Config.Path)
+	}
 	parsed, skipped, err := ParseFiles(ctx, files, o, nil)
 	if err != nil {
 		return nil, nil, err
 	}
-	return Build(parsed, k, Options{Arch: o.Arch, Kbuild: kbuild.ForFiles(files)}), skipped, nil
+	return Build(parsed, k, Options{Arch: o.Arch, Kbuild: kb}), skipped, nil
+}
+
+// TreeModel reads the Makefiles (and Kconfig) around the files and, with
+// a real configuration, keeps only the files it builds for arch (see
+// kbuild.Tree.InConfig), so the program is that kernel's.
+func TreeModel(files []string, cfg *kbuild.Config, arch string) (*kbuild.Tree, []string) {
+	kb := kbuild.ForFiles(files)
+	if cfg == nil {
+		return kb, files
+	}
+	kb.Config = cfg
+	kept := files[:0:0]
+	for _, f := range files {
+		if kb.InConfig(f, arch) {
+			kept = append(kept, f)
+		}
+	}
+	kb.NotBuilt = len(files) - len(kept)
+	return kb, kept
 }
 
 // ParseFiles parses files in parallel with the options' workers, progress

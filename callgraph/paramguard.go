@@ -134,7 +134,12 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 	field := ""
 	param := func(name string) (int8, bool) {
 		name = strings.TrimSpace(name)
-		if b, fl, ok := strings.Cut(name, "->"); ok && isFieldPath(fl) {
+		deref := false
+		if strings.HasPrefix(name, "*") {
+			// `*timeo`: what a pointer parameter points at
+			name, deref, field = strings.TrimSpace(name[1:]), true, "*"
+		}
+		if b, fl, ok := strings.Cut(name, "->"); ok && isFieldPath(fl) && !deref {
 			// (a member path too: `ring->funcs->end_use`, an optional
 			// operation tested before it is called)
 			name, field = strings.TrimSpace(b), strings.ReplaceAll(fl, " ", "")
@@ -144,7 +149,7 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 			return 0, false
 		}
 		for i, v := range f.Src.Params {
-			if v.Name == name && i < 127 {
+			if v.Name == name && i < 127 && (!deref || v.Ptr > 0) {
 				return int8(i), true
 			}
 		}
@@ -375,6 +380,11 @@ func (p *Program) Feasible(path []SiteRef) bool {
 		n := &caller.Src.Nodes[caller.Sites[path[k].Site].Node]
 		for _, l := range caller.Src.Locals {
 			if _, ok := env[l.Name]; !ok {
+				if l.Init == "" {
+					// a local that stores a call's result: the call
+					// computed with what is known of the parameters
+					l.Init = p.callInit(caller, l.Name, env)
+				}
 				if v := flagValue(caller, l, n.Line); v != "" {
 					env[l.Name] = v
 				}
@@ -399,10 +409,14 @@ func (p *Program) Feasible(path []SiteRef) bool {
 				}
 			}
 			if g.Field == "*" {
-				// test_bit(X, word) of a parameter pointing at the
-				// caller's flag word: `&flags`
+				// a test of what a pointer parameter points at (`if
+				// (!*timeo)`, test_bit(X, word)) made before anything
+				// writes through it, given the address of a caller's
+				// local whose value is known: `&timeo`, `&flags`
 				a := strings.TrimSpace(n.Args[g.Param])
-				if v, ok := env[strings.TrimPrefix(a, "&")]; ok && strings.HasPrefix(a, "&") && p.K.contradicts(g, v) {
+				site := &callee.Src.Nodes[callee.Sites[path[k+1].Site].Node]
+				if v, ok := env[strings.TrimPrefix(a, "&")]; ok && strings.HasPrefix(a, "&") &&
+					derefKnown(callee, callee.Src.Params[g.Param].Name, site.Line) && p.contradicts(g, v) {
 					return false
 				}
 				continue
@@ -413,7 +427,7 @@ func (p *Program) Feasible(path []SiteRef) bool {
 				// {};` has no data; `memset(&p, 0, ...); p.flags =
 				// flags;` has the caller's flags
 				if v := p.memberAt(caller, path[k].Site, n.Args[g.Param], g.Field, zmap, env); v != "" {
-					if p.K.contradicts(g, v) {
+					if p.contradicts(g, v) {
 						return false
 					}
 					continue
@@ -434,7 +448,7 @@ func (p *Program) Feasible(path []SiteRef) bool {
 					}
 					all := true
 					for _, x := range vals {
-						all = all && p.K.contradicts(g, x)
+						all = all && p.contradicts(g, x)
 					}
 					if all {
 						return false
@@ -443,7 +457,7 @@ func (p *Program) Feasible(path []SiteRef) bool {
 				}
 				v = sv
 			}
-			if p.K.contradicts(g, v) {
+			if p.contradicts(g, v) {
 				return false
 			}
 		}
@@ -465,6 +479,17 @@ func (p *Program) Feasible(path []SiteRef) bool {
 		env, zmap = next, nz
 	}
 	return true
+}
+
+// callInit returns the constant a local of f that stores a call's result
+// (parser.Func.CallInits) holds, given the parameters' known values; "".
+func (p *Program) callInit(f *Func, name string, params map[string]string) string {
+	for _, c := range f.Src.CallInits {
+		if n, call, ok := strings.Cut(c, "="); ok && n == name {
+			return p.evalCall(f, call, params, 0)
+		}
+	}
+	return ""
 }
 
 // flagValue is what the path check knows of a local's value at a call on

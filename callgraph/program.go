@@ -190,6 +190,8 @@ type Program struct {
 	funcsOfComp map[int32][]int32
 	modStores   map[string][]string
 	noValidate  map[int32]bool
+	// consts: numeric macros by name ("" when files disagree)
+	consts map[string]string
 	// globalDefs: how many .c files define a global of each name (more
 	// than one: file-static variables of the same name)
 	globalDefs map[string]int
@@ -278,6 +280,7 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 		}
 	}
 	p.linkAliases()
+	p.linkConsts()
 	p.components()
 	p.linkStores()
 	p.link()

@@ -49,7 +49,16 @@ type Tree struct {
 	Read, Unread int
 	// Kconfig is the tree's Kconfig model (nil outside a kernel tree).
 	Kconfig *Kconfig
+	// Config, when set, is the one configuration that counts (--kconfig):
+	// it decides instead of Kconfig. NotBuilt counts the files it left
+	// out of the program.
+	Config   *Config
+	NotBuilt int
 }
+
+// Decides reports whether the model can tell buildable files from
+// others (a Kconfig model or a configuration).
+func (t *Tree) Decides() bool { return t != nil && (t.Kconfig != nil || t.Config != nil) }
 
 // Read builds the model from the Makefile or Kbuild file of each
 // directory given (kbuild reads Kbuild first when both exist). Directories
@@ -424,9 +433,12 @@ func treeRoot(files []string) string {
 
 // Buildable reports whether a source file can be built on an
 // architecture: every config symbol gating it (as the Makefiles say) can
-// be enabled there. A file the Makefiles do not place, or a tree without
+// be enabled there (with a Config: is set). A file the Makefiles do not place, or a tree without
 // Kconfig, counts as buildable.
 func (t *Tree) Buildable(p, arch string) bool {
+	if t != nil && t.Config != nil {
+		return t.InConfig(p, arch)
+	}
 	if t == nil || t.Kconfig == nil {
 		return true
 	}

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 )
 
@@ -212,4 +213,49 @@ func closeAt(s string, i int) int {
 		}
 	}
 	return -1
+}
+
+// constValue reads an object-like macro's body as a number: `0x40`,
+// `(1U << 6)`, `BIT(6)`, `-22`; "" for anything else. The value is given
+// in decimal.
+func constValue(body string) string {
+	b := strings.TrimSpace(body)
+	for strings.HasPrefix(b, "(") && closeAt(b, 0) == len(b)-1 {
+		b = strings.TrimSpace(b[1 : len(b)-1])
+	}
+	if v, ok := parseNum(b); ok {
+		return strconv.FormatInt(v, 10)
+	}
+	if strings.HasPrefix(b, "BIT(") && strings.HasSuffix(b, ")") {
+		if n, ok := parseNum(b[4 : len(b)-1]); ok && n >= 0 && n < 63 {
+			return strconv.FormatInt(1<<n, 10)
+		}
+	}
+	if l, r, ok := strings.Cut(b, "<<"); ok {
+		lv, ok1 := parseNum(strings.Trim(strings.TrimSpace(l), "()"))
+		rv, ok2 := parseNum(strings.Trim(strings.TrimSpace(r), "()"))
+		if ok1 && ok2 && rv >= 0 && rv < 63 && lv >= 0 && lv < 1<<20 {
+			return strconv.FormatInt(lv<<rv, 10)
+		}
+	}
+	return ""
+}
+
+// parseNum reads a C integer literal with an optional sign and U/L
+// suffixes.
+func parseNum(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimRight(strings.TrimPrefix(s, "-"), "uUlL")
+	if s == "" || s[0] < '0' || s[0] > '9' {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(s, 0, 64)
+	if err != nil {
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }

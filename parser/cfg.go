@@ -39,10 +39,13 @@ func (x *extractor) buildCFG(f *Func, body *sitter.Node) {
 	f.AssignedParams = b.assignedParams(body)
 	f.MultiAssigned = b.multiAssigned(body)
 	b.firstAssignedInits(body)
+	f.CallInits = b.callInits(body)
 	f.Grown = b.grownFlags(body)
 	b.memsetInits(body)
 	f.MemberSets = b.memberSets(body)
 	f.MemberVals = b.memberVals(body)
+	f.Ret = b.retExpr(body)
+	f.DerefWrites = b.derefWrites(body)
 }
 
 func (b *builder) add(n Node) int32 {

@@ -68,6 +68,7 @@ func encodeFile(f *File) []byte {
 	e.i(int64(f.ErrorNodes))
 	e.strList(f.Macros)
 	e.strList(f.Aliases)
+	e.strList(f.Consts)
 	e.strList(f.Protos)
 	e.u(uint64(len(f.Ignores)))
 	for _, l := range f.Ignores {
@@ -117,6 +118,9 @@ func encodeFile(f *File) []byte {
 		e.strList(fn.MemberSets)
 		e.strList(fn.Grown)
 		e.strList(fn.MemberVals)
+		e.s(fn.Ret)
+		e.strList(fn.CallInits)
+		e.strList(fn.DerefWrites)
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -256,6 +260,7 @@ func decodeFile(data []byte) (*File, error) {
 	f := &File{Bytes: int(d.i()), ErrorNodes: int(d.i())}
 	f.Macros = d.strList()
 	f.Aliases = d.strList()
+	f.Consts = d.strList()
 	f.Protos = d.strList()
 	if k := d.n(); k > 0 {
 		f.Ignores = make([]int32, k)
@@ -300,6 +305,7 @@ func decodeFile(data []byte) (*File, error) {
 			fn.MultiAssigned = d.strList()
 			fn.MemberSets = d.strList()
 			fn.Grown, fn.MemberVals = d.strList(), d.strList()
+			fn.Ret, fn.CallInits, fn.DerefWrites = d.s(), d.strList(), d.strList()
 			nn := d.n()
 			fn.Nodes = make([]Node, nn)
 			for j := range fn.Nodes {

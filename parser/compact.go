@@ -54,6 +54,9 @@ func (f *File) compact() {
 		return s
 	}
 	f.Globals = vars(f.Globals)
+	for i := range f.Consts {
+		f.Consts[i] = in.get(f.Consts[i])
+	}
 	for i := range f.Aliases {
 		f.Aliases[i] = in.get(f.Aliases[i])
 	}
@@ -74,6 +77,13 @@ func (f *File) compact() {
 		fn.ReturnType = in.get(fn.ReturnType)
 		for j := range fn.OnceFlags {
 			fn.OnceFlags[j] = in.get(fn.OnceFlags[j])
+		}
+		fn.Ret = in.get(fn.Ret)
+		for j := range fn.CallInits {
+			fn.CallInits[j] = in.get(fn.CallInits[j])
+		}
+		for j := range fn.DerefWrites {
+			fn.DerefWrites[j] = in.get(fn.DerefWrites[j])
 		}
 		for j := range fn.Grown {
 			fn.Grown[j] = in.get(fn.Grown[j])

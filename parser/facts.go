@@ -24,6 +24,9 @@ type File struct {
 	// Aliases are the macros among them that stand for one call of
 	// another function (see macroAlias).
 	Aliases []string
+	// Consts are the object-like macros that name a number, "NAME=42"
+	// (decimal).
+	Consts []string
 	// ErrorNodes counts outermost ERROR nodes in the file (diagnostics only).
 	ErrorNodes int
 	// Ignores are the lines holding a `lockorder: ignore` comment.
@@ -68,6 +71,14 @@ type Func struct {
 	// MemberVals are the members of zero-started struct locals whose
 	// value the body fixes (see memberVals).
 	MemberVals []string
+	// Ret is the expression of a body that is one return statement.
+	Ret string
+	// CallInits are the locals whose one assignment stores a call's
+	// result: "name=call(args)".
+	CallInits []string
+	// DerefWrites give the first line where what a pointer parameter
+	// points at may change: "p=LINE".
+	DerefWrites []string
 }
 
 // Annot is a sparse lock annotation on a function definition.

@@ -122,10 +122,10 @@ func (b *builder) grownFlags(body *sitter.Node) []string {
 	row0 := int(body.StartPoint().Row) + 1
 	var out []string
 	for _, v := range b.f.Locals {
-		if v.Name == "" || v.Init == "" || v.Ptr != 0 || !slices.Contains(b.f.MultiAssigned, v.Name) {
+		if v.Name == "" || v.Ptr != 0 || !slices.Contains(b.f.MultiAssigned, v.Name) {
 			continue
 		}
-		if v.Init != "0" && !constFlags(v.Init) {
+		if v.Init != "0" && !constFlags(v.Init) && !hasCallInit(b.f.CallInits, v.Name) {
 			continue
 		}
 		var bits []string
@@ -313,4 +313,123 @@ func appendOnce(xs []string, x string) []string {
 		return xs
 	}
 	return append(xs, x)
+}
+
+// retExpr returns the expression of a body that is one `return EXPR;`
+// ("" otherwise): `return noblock ? 0 : sk->sk_sndtimeo;`.
+func (b *builder) retExpr(body *sitter.Node) string {
+	text := strings.TrimSpace(string(b.x.src[body.StartByte():body.EndByte()]))
+	if !strings.HasPrefix(text, "{") || !strings.HasSuffix(text, "}") {
+		return ""
+	}
+	inner := strings.TrimSpace(text[1 : len(text)-1])
+	if !strings.HasPrefix(inner, "return") || len(inner) < 8 || isWordByte(inner[6]) || !strings.HasSuffix(inner, ";") {
+		return ""
+	}
+	e := strings.TrimSpace(normSpace([]byte(inner[6 : len(inner)-1])))
+	if e == "" || len(e) > 160 || strings.ContainsAny(e, ";{}\"'") {
+		return ""
+	}
+	return e
+}
+
+// callInits lists the locals whose one assignment stores a call's result
+// (`timeo = sock_sndtimeo(ssk, nonblock);`, or the declaration's
+// initializer), as "name=call(args)"; the local may also be read or given
+// by address to calls (see grownFlags for where its value stops being
+// known).
+func (b *builder) callInits(body *sitter.Node) []string {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	var out []string
+	for _, v := range b.f.Locals {
+		if v.Name == "" || v.Init != "" || v.Ptr != 0 {
+			continue
+		}
+		call := ""
+		ok := true
+		eachUse(text, v.Name, func(u varUse) bool {
+			switch u.kind {
+			case useRead:
+			case useAddr:
+				ok = callArg(text, u.at)
+			case useAssign:
+				end := bytes.IndexByte(text[u.rhs:], ';')
+				if call != "" || end < 0 || end > 120 {
+					ok = false
+					break
+				}
+				call = strings.TrimSpace(normSpace(text[u.rhs : u.rhs+end]))
+				ok = isCallText(call) && !strings.ContainsAny(call, "\"'{")
+			default:
+				ok = false
+			}
+			return ok
+		})
+		if ok && call != "" {
+			out = append(out, v.Name+"="+call)
+		}
+	}
+	return out
+}
+
+// derefWrites gives, for each pointer parameter, the first line where
+// what it points at may change: `*p = ...`, `*p |= ...`, or p given to a
+// call (which may write through it), as "p=LINE". A test of `*p` before
+// that line reads the caller's value.
+func (b *builder) derefWrites(body *sitter.Node) []string {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	row0 := int(body.StartPoint().Row) + 1
+	var out []string
+	for _, v := range b.f.Params {
+		if v.Name == "" || v.Ptr == 0 {
+			continue
+		}
+		first := 0
+		eachUse(text, v.Name, func(u varUse) bool {
+			k := u.at - 1
+			for k >= 0 && (text[k] == ' ' || text[k] == '\t') {
+				k--
+			}
+			j := u.end
+			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+				j++
+			}
+			deref := k >= 0 && text[k] == '*' && (k == 0 || !isWordByte(text[k-1]) && text[k-1] != ')')
+			write := false
+			switch {
+			case deref:
+				write = j < len(text) && (text[j] == '=' && (j+1 >= len(text) || text[j+1] != '=') ||
+					j+1 < len(text) && text[j+1] == '=' && strings.IndexByte("+-|&^*/%", text[j]) >= 0 ||
+					j+1 < len(text) && (text[j] == '+' && text[j+1] == '+' || text[j] == '-' && text[j+1] == '-'))
+				if k >= 2 && (text[k-1] == '+' && text[k-2] == '+' || text[k-1] == '-' && text[k-2] == '-') {
+					write = true
+				}
+			case u.kind == useRead && k >= 0 && (text[k] == '(' || text[k] == ',') && j < len(text) && (text[j] == ',' || text[j] == ')'):
+				// given to a call (or a cast, or a macro): it may write,
+				// unless it only tests a bit
+				kind, _, ok := bitopAt(text, u.at, u.end)
+				write = !ok || kind != bitRead
+			case u.kind == useAssign, u.kind == useAddr:
+				write = true // the pointer itself changes, or escapes
+			}
+			if write {
+				first = row0 + bytes.Count(text[:u.at], []byte("\n"))
+				return false
+			}
+			return true
+		})
+		if first > 0 {
+			out = append(out, v.Name+"="+strconv.Itoa(first))
+		}
+	}
+	return out
+}
+
+func hasCallInit(inits []string, name string) bool {
+	for _, c := range inits {
+		if strings.HasPrefix(c, name+"=") {
+			return true
+		}
+	}
+	return false
 }

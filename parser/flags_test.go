@@ -91,3 +91,52 @@ int g(void);
 		t.Errorf("aliases:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// Return expressions, locals set from a call, writes through pointer
+// parameters, numeric macros.
+func TestValueFacts(t *testing.T) {
+	f := parse(t, `#define MSG_DONTWAIT 0x40
+#define FLAG_B (1U << 3)
+#define TWICE 1
+#define TWICE 2
+static inline long sock_sndtimeo(const struct sock *sk, bool noblock)
+{
+	return noblock ? 0 : sk->sk_sndtimeo;
+}
+int attach(struct sock *sk, long *timeo)
+{
+	if (!*timeo)
+		return -EAGAIN;
+	*timeo = schedule_timeout(*timeo);
+	return 1;
+}
+int unicast(struct sock *ssk, int nonblock)
+{
+	long timeo;
+	int err;
+
+	timeo = sock_sndtimeo(ssk, nonblock);
+retry:
+	err = attach(ssk, &timeo);
+	if (err == 1)
+		goto retry;
+	return err;
+}
+`)
+	if !slices.Equal(f.Consts, []string{"MSG_DONTWAIT=64", "FLAG_B=8"}) {
+		t.Errorf("Consts = %q", f.Consts)
+	}
+	if r := fn(t, f, "sock_sndtimeo").Ret; r != "noblock ? 0 : sk->sk_sndtimeo" {
+		t.Errorf("Ret = %q", r)
+	}
+	if w := fn(t, f, "attach").DerefWrites; !slices.Equal(w, []string{"timeo=13"}) {
+		t.Errorf("DerefWrites = %q", w)
+	}
+	u := fn(t, f, "unicast")
+	if !slices.Equal(u.CallInits, []string{"err=attach(ssk, &timeo)", "timeo=sock_sndtimeo(ssk, nonblock)"}) {
+		t.Errorf("CallInits = %q", u.CallInits)
+	}
+	if !slices.Equal(u.Grown, []string{"timeo=@23"}) {
+		t.Errorf("Grown = %q", u.Grown)
+	}
+}

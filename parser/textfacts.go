@@ -85,6 +85,9 @@ func (b *builder) assignedParams(body *sitter.Node) []string {
 			continue
 		}
 		eachUse(text, v.Name, func(u varUse) bool {
+			if derefAt(text, u.at) {
+				return true // `*p = x` writes what p points at, not p
+			}
 			switch u.kind {
 			case useAssign, useOrAssign, useCompound, usePostInc:
 				out = append(out, v.Name)
@@ -94,6 +97,23 @@ func (b *builder) assignedParams(body *sitter.Node) []string {
 		})
 	}
 	return out
+}
+
+// derefAt reports whether the name at text[at] is dereferenced by a
+// unary `*` (`*p = x`, not `a * p`).
+func derefAt(text []byte, at int) bool {
+	k := at - 1
+	for k >= 0 && (text[k] == ' ' || text[k] == '\t') {
+		k--
+	}
+	if k < 0 || text[k] != '*' {
+		return false
+	}
+	k--
+	for k >= 0 && (text[k] == ' ' || text[k] == '\t') {
+		k--
+	}
+	return k < 0 || !isWordByte(text[k]) && text[k] != ')' && text[k] != ']'
 }
 
 // multiAssigned lists the locals a test of which may not hold later:

@@ -192,14 +192,21 @@ func (x *extractor) perCPU() {
 
 // macros records the function-like macros the file defines
 // (`#define STORE(x, y) ...`): a call to one of those names in this file
-// is the macro, never a function of that name elsewhere.
+// is the macro, never a function of that name elsewhere. It also keeps
+// those that alias one call (see macroAlias) and the object-like macros
+// that name a number (`#define MSG_DONTWAIT 0x40`); a name the file
+// defines twice differently (#ifdef alternatives) is neither.
 func (x *extractor) macros() {
 	src := x.src
 	seen := map[string]bool{}
+	alias := map[string]string{} // name -> alias ("" : defined, not an alias)
+	var aliasOrder []string
+	consts := map[string]string{}
+	var constOrder []string
 	for off := 0; ; {
 		i := bytes.Index(src[off:], []byte("define"))
 		if i < 0 {
-			return
+			break
 		}
 		i += off
 		off = i + 6
@@ -224,15 +231,38 @@ func (x *extractor) macros() {
 		for j < len(src) && isWordByte(src[j]) {
 			j++
 		}
-		if j > st && j < len(src) && src[j] == '(' {
-			name := string(src[st:j])
+		if j == st {
+			continue
+		}
+		name := string(src[st:j])
+		if j < len(src) && src[j] == '(' {
+			a := macroAlias(name, defineText(src, j))
 			if !seen[name] {
 				seen[name] = true
 				x.file.Macros = append(x.file.Macros, name)
-				if a := macroAlias(name, defineText(src, j)); a != "" {
-					x.file.Aliases = append(x.file.Aliases, a)
-				}
+				alias[name] = a
+				aliasOrder = append(aliasOrder, name)
+			} else if alias[name] != a {
+				alias[name] = ""
 			}
+			continue
+		}
+		v := constValue(defineText(src, j))
+		if old, ok := consts[name]; !ok {
+			consts[name] = v
+			constOrder = append(constOrder, name)
+		} else if old != v {
+			consts[name] = ""
+		}
+	}
+	for _, name := range aliasOrder {
+		if a := alias[name]; a != "" {
+			x.file.Aliases = append(x.file.Aliases, a)
+		}
+	}
+	for _, name := range constOrder {
+		if v := consts[name]; v != "" {
+			x.file.Consts = append(x.file.Consts, name+"="+v)
 		}
 	}
 }

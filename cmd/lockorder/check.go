@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lockorder/lockorder/callgraph"
-	"github.com/lockorder/lockorder/kbuild"
 	"github.com/lockorder/lockorder/parser"
 	"github.com/lockorder/lockorder/rules"
 )
@@ -139,6 +138,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 2, err
 	}
+	if err := c.readKconfig(); err != nil {
+		return 2, err
+	}
+	kb, files := callgraph.TreeModel(files, c.kcfg, c.arch)
 	lopt := c.options(nil)
 	headFiles, skipped, err := callgraph.ParseFiles(context.Background(), files, lopt, nil)
 	if err != nil {
@@ -163,7 +166,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	ropts := callgraph.Options{Arch: c.arch, Kbuild: kbuild.ForFiles(files)}
+	ropts := callgraph.Options{Arch: c.arch, Kbuild: kb}
 	headProg := callgraph.Build(headFiles, k, ropts)
 	introduced, nHead, nBase := rules.Introduced(headProg, callgraph.Build(baseFiles, k, ropts), rs, o.strict)
 	setSeverity(introduced)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/lockorder/lockorder/callgraph"
+	"github.com/lockorder/lockorder/kbuild"
 	"github.com/lockorder/lockorder/parser"
 )
 
@@ -34,6 +35,10 @@ type common struct {
 	// from the whole kernel tree around them: reports keep to these.
 	scope    []string
 	treeRoot string
+	// kconfig names a real .config (--kconfig); kcfg is it, read
+	kconfig string
+	kcfg    *kbuild.Config
+	fs      *pflag.FlagSet
 }
 
 func (c *common) register(fs *pflag.FlagSet) {
@@ -46,6 +51,25 @@ func (c *common) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.stats, "stats", false, "print scan statistics on stderr")
 	fs.StringVar(&c.tree, "tree", "", "the kernel tree the paths belong to (default: found from the paths: a directory with Makefile, Kconfig and include/linux/)")
 	fs.BoolVar(&c.noTree, "no-tree", false, "build the program from the given paths only, not from the whole kernel tree around them")
+	fs.StringVar(&c.kconfig, "kconfig", "", "a kernel .config (plain, .gz or .xz): only what it builds counts, and its architecture is --arch unless given")
+	c.fs = fs
+}
+
+// readKconfig reads --kconfig once; its architecture becomes --arch
+// unless that was given.
+func (c *common) readKconfig() error {
+	if c.kconfig == "" || c.kcfg != nil {
+		return nil
+	}
+	cfg, err := kbuild.ReadConfig(c.kconfig)
+	if err != nil {
+		return err
+	}
+	c.kcfg = cfg
+	if a := cfg.Arch(); a != "" && (c.fs == nil || !c.fs.Changed("arch")) {
+		c.arch = a
+	}
+	return nil
 }
 
 // kernelRoot finds the kernel tree holding path: the nearest directory at
@@ -152,7 +176,7 @@ func (c *common) inScope(path string) bool {
 // options are the pipeline options the flags ask for.
 func (c *common) options(prog parser.Progress) callgraph.LoadOptions {
 	o := callgraph.LoadOptions{Jobs: c.jobs, Configs: c.configs, Arch: c.arch, Progress: prog,
-		CacheDir: c.cacheDir, CacheHits: &c.cacheHits}
+		CacheDir: c.cacheDir, CacheHits: &c.cacheHits, Config: c.kcfg}
 	if c.noCache {
 		o.CacheDir = ""
 	}
@@ -185,6 +209,9 @@ func (c *common) load(paths []string, stderr io.Writer) (*callgraph.Program, []p
 	}
 	if c.progress != "auto" && c.progress != "always" && c.progress != "never" {
 		return nil, nil, fmt.Errorf("unknown --progress %q (want auto, always or never)", c.progress)
+	}
+	if err := c.readKconfig(); err != nil {
+		return nil, nil, err
 	}
 	paths, err := c.treeContext(paths)
 	if err != nil {

@@ -231,6 +231,9 @@ func printStats(w io.Writer, p *callgraph.Program, skipped []parser.Skipped, fs 
 		}
 		fmt.Fprintf(w, "kbuild: %d Makefiles read (%d unreadable), %d source files placed in modules; %d Kconfig files; %d call targets dropped as not buildable with the caller\n",
 			kb.Read, kb.Unread, kb.Files(), kc, p.Unbuildable)
+		if kb.Config != nil {
+			fmt.Fprintf(w, "kconfig: %s sets %d symbols; %d files it does not build left out\n", kb.Config.Path, kb.Config.Symbols(), kb.NotBuilt)
+		}
 	}
 	fmt.Fprintf(w, "front end: %d files needed definition recovery, %d extra parses\n",
 		parser.RecoverStats.Files.Load(), parser.RecoverStats.Parses.Load())

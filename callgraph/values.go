@@ -1,0 +1,184 @@
+package callgraph
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/lockorder/lockorder/parser"
+)
+
+// Values the path check can compute: numeric macros (parser.File.Consts),
+// the result of a call of a one-return function given constants
+// (`sock_sndtimeo(ssk, MSG_DONTWAIT)` is `MSG_DONTWAIT ? 0 : ...`, so 0),
+// and a local that stores such a result.
+
+// linkConsts collects the numeric macros of all files; a name two files
+// give different values (per-architecture, per-configuration) is left
+// out.
+func (p *Program) linkConsts() {
+	p.consts = map[string]string{}
+	for _, f := range p.Files {
+		for _, c := range f.Consts {
+			name, v, _ := strings.Cut(c, "=")
+			if old, ok := p.consts[name]; !ok {
+				p.consts[name] = v
+			} else if old != v {
+				p.consts[name] = ""
+			}
+		}
+	}
+}
+
+// constNum returns the number a constant argument stands for: a literal,
+// true/false/NULL, or a numeric macro.
+func (p *Program) constNum(a string) (int64, bool) {
+	a = strings.TrimSpace(a)
+	switch a {
+	case "true":
+		return 1, true
+	case "false", "NULL":
+		return 0, true
+	}
+	if v, err := strconv.ParseInt(strings.TrimRight(a, "uUlL"), 0, 64); err == nil {
+		return v, true
+	}
+	if v := p.consts[a]; v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// contradicts is Knowledge.contradicts, plus truth tests of a named
+// constant whose number the tree defines: `if (!nonblock)` with
+// MSG_DONTWAIT (0x40) passed.
+func (p *Program) contradicts(g ParamGuard, v string) bool {
+	if p.K.contradicts(g, v) {
+		return true
+	}
+	if g.Test == pgTruthy || g.Test == pgFalsy {
+		if n, ok := p.constNum(v); ok {
+			return (n != 0) == (g.Test == pgFalsy)
+		}
+	}
+	return false
+}
+
+// evalCall returns the constant a call returns given what env knows of
+// its arguments: the callee (one definition) is one `return EXPR;` whose
+// EXPR comes out constant with its parameters bound. "" when unknown.
+func (p *Program) evalCall(caller *Func, call string, env map[string]string, depth int) string {
+	open := strings.IndexByte(call, '(')
+	if open <= 0 || depth > 3 {
+		return ""
+	}
+	ids := p.Resolve(strings.TrimSpace(call[:open]), caller.File)
+	if len(ids) != 1 {
+		return ""
+	}
+	callee := p.Funcs[ids[0]]
+	if callee.Src.Ret == "" {
+		return ""
+	}
+	args := parser.SplitArgs([]byte(call[open:]))
+	bind := map[string]string{}
+	for i, prm := range callee.Src.Params {
+		if i < len(args) {
+			if v := substitute(args[i], env); isConstArg(v) {
+				bind[prm.Name] = v
+			}
+		}
+	}
+	return p.evalExpr(callee, callee.Src.Ret, bind, depth)
+}
+
+// evalExpr evaluates an expression of f with some names bound to
+// constants: a constant, a conditional whose condition is known, or a
+// call evalCall can compute. "" when unknown.
+func (p *Program) evalExpr(f *Func, e string, bind map[string]string, depth int) string {
+	e = strings.TrimSpace(e)
+	for strings.HasPrefix(e, "(") && matchParen(e, 0) == len(e)-1 {
+		e = strings.TrimSpace(e[1 : len(e)-1])
+	}
+	if q := topLevel(e, '?'); q > 0 {
+		rest := e[q+1:]
+		c := topLevel(rest, ':')
+		if c < 0 {
+			return ""
+		}
+		t, known := p.evalTruth(f, e[:q], bind, depth)
+		if !known {
+			return ""
+		}
+		if t {
+			return p.evalExpr(f, rest[:c], bind, depth)
+		}
+		return p.evalExpr(f, rest[c+1:], bind, depth)
+	}
+	if v, ok := bind[e]; ok {
+		return v
+	}
+	if isConstArg(e) {
+		return e
+	}
+	if i := strings.IndexByte(e, '('); i > 0 && matchParen(e, i) == len(e)-1 && isIdentText(strings.TrimSpace(e[:i])) {
+		return p.evalCall(f, replaceWords(e, bind), bind, depth+1)
+	}
+	return ""
+}
+
+// evalTruth evaluates a condition: a constant, !x, x == y, x != y.
+func (p *Program) evalTruth(f *Func, c string, bind map[string]string, depth int) (val, known bool) {
+	c = strings.TrimSpace(c)
+	for strings.HasPrefix(c, "(") && matchParen(c, 0) == len(c)-1 {
+		c = strings.TrimSpace(c[1 : len(c)-1])
+	}
+	if strings.HasPrefix(c, "!") && !strings.HasPrefix(c, "!=") {
+		v, ok := p.evalTruth(f, c[1:], bind, depth)
+		return !v, ok
+	}
+	for _, op := range []string{"==", "!="} {
+		if a, b, ok := strings.Cut(c, op); ok {
+			x, ok1 := p.constNum(p.evalExpr(f, a, bind, depth))
+			y, ok2 := p.constNum(p.evalExpr(f, b, bind, depth))
+			if !ok1 || !ok2 {
+				return false, false
+			}
+			return (x == y) == (op == "=="), true
+		}
+	}
+	n, ok := p.constNum(p.evalExpr(f, c, bind, depth))
+	return n != 0, ok
+}
+
+// topLevel returns the index of the first c outside brackets (-1).
+func topLevel(s string, c byte) int {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		default:
+			if depth == 0 && s[i] == c {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// derefKnown reports whether a test of `*param` in f before line reads
+// what the caller passed: nothing writes through the pointer (or gives it
+// to a call) on an earlier line.
+func derefKnown(f *Func, param string, line int32) bool {
+	for _, w := range f.Src.DerefWrites {
+		name, l, _ := strings.Cut(w, "=")
+		if name == param {
+			n, err := strconv.Atoi(l)
+			return err == nil && int32(n) >= line
+		}
+	}
+	return true
+}
