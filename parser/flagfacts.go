@@ -19,9 +19,9 @@ import (
 type bitopKind uint8
 
 const (
-	bitRead  bitopKind = iota + 1 // test_bit(): the word is unchanged
-	bitMaySet                     // set_bit(), change_bit(), assign_bit(): the bit may be set
-	bitClear                      // clear_bit(): the bit may be cleared
+	bitRead   bitopKind = iota + 1 // test_bit(): the word is unchanged
+	bitMaySet                      // set_bit(), change_bit(), assign_bit(): the bit may be set
+	bitClear                       // clear_bit(): the bit may be cleared
 )
 
 var bitops = map[string]bitopKind{
