@@ -631,7 +631,7 @@ func (p *Program) memberAt(f *Func, si int32, arg, field string, zmap map[string
 		return p.memberValue(f, si, a, field, env)
 	}
 	z, ok := zmap[a]
-	if !ok || passedBefore(f, si, a) {
+	if !ok || p.changedBefore(f, si, a, firstMember(field), true) {
 		return ""
 	}
 	return p.memberValue(z.fn, z.site, z.arg, field, z.env)
@@ -640,19 +640,8 @@ func (p *Program) memberAt(f *Func, si int32, arg, field string, zmap map[string
 // passedBefore reports whether a call of f before site si is given name
 // (which could then change what it points at).
 func passedBefore(f *Func, si int32, name string) bool {
-	return passedBeforeBut(f, si, name, false)
-}
-
-// passedBeforeBut is passedBefore, leaving out, when flagOps is set, the
-// calls whose effect on the local the facts already tell: its zeroing
-// memset and bit operations on its members (see parser.Func.MemberVals).
-func passedBeforeBut(f *Func, si int32, name string, flagOps bool) bool {
 	for k := int32(0); k < si; k++ {
-		n := &f.Src.Nodes[f.Sites[k].Node]
-		if flagOps && (n.Callee == "memset" || isBitop(n.Callee)) {
-			continue
-		}
-		for _, x := range n.Args {
+		for _, x := range f.Src.Nodes[f.Sites[k].Node].Args {
 			x = strings.TrimSpace(x)
 			if x == name || strings.Contains(x, "&"+name) {
 				return true
@@ -660,6 +649,69 @@ func passedBeforeBut(f *Func, si int32, name string, flagOps bool) bool {
 		}
 	}
 	return false
+}
+
+// changedBefore reports whether a call of f before site si may change
+// member mem of the local struct name (or of what the pointer name
+// points at, with ptr): it is given the object and may write that member
+// (mayWrite), or is given that member's address. Its zeroing memset and
+// the bit operations the facts record (parser.Func.MemberVals) are not
+// changes here.
+func (p *Program) changedBefore(f *Func, si int32, name, mem string, ptr bool) bool {
+	whole := "&" + name
+	if ptr {
+		whole = name
+	}
+	for k := int32(0); k < si && int(k) < len(f.Sites); k++ {
+		s := &f.Sites[k]
+		n := &f.Src.Nodes[s.Node]
+		if !ptr && (n.Callee == "memset" || isBitop(n.Callee)) {
+			continue
+		}
+		for ai, x := range n.Args {
+			x = strings.TrimSpace(x)
+			switch {
+			case x == whole:
+				if len(s.Targets) == 0 {
+					return true
+				}
+				for _, t := range s.Targets {
+					if p.mayWrite(t, ai, mem, 0) {
+						return true
+					}
+				}
+			case !ptr && (x == name || strings.HasPrefix(x, whole+"."+mem) || strings.Contains(x, whole) && !strings.HasPrefix(x, whole+".")):
+				return true
+			case ptr && (strings.HasPrefix(x, "&"+name+"->"+mem) || hasWord(x, name) && !strings.HasPrefix(x, "&"+name+"->") && !strings.HasPrefix(x, name+"->")):
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasWord reports whether s holds name as a whole word.
+func hasWord(s, name string) bool {
+	for off := 0; ; {
+		i := strings.Index(s[off:], name)
+		if i < 0 {
+			return false
+		}
+		i += off
+		off = i + len(name)
+		if (i == 0 || !isWordChar(s[i-1])) && (off >= len(s) || !isWordChar(s[off])) {
+			return true
+		}
+	}
+}
+
+// firstMember returns the first member of a member path ("list" of
+// "list.next").
+func firstMember(field string) string {
+	if i := strings.IndexAny(field, ".-"); i >= 0 {
+		return field[:i]
+	}
+	return field
 }
 
 // isBitop: the bit operations whose effect on a flag word the parser's
@@ -684,10 +736,7 @@ func (p *Program) memberValue(f *Func, si int32, arg, field string, env map[stri
 	if !isIdentText(name) {
 		return ""
 	}
-	first := field
-	if i := strings.IndexAny(first, ".-"); i >= 0 {
-		first = first[:i]
-	}
+	first := firstMember(field)
 	var init string
 	for i := range f.Src.Locals {
 		if l := &f.Src.Locals[i]; l.Name == name {
@@ -702,7 +751,7 @@ func (p *Program) memberValue(f *Func, si int32, arg, field string, env map[stri
 			return ""
 		}
 	}
-	if passedBeforeBut(f, si, name, true) {
+	if p.changedBefore(f, si, name, first, false) {
 		return ""
 	}
 	key := name + "." + first + "\x00"

@@ -192,6 +192,8 @@ type Program struct {
 	noValidate  map[int32]bool
 	// consts: numeric macros by name ("" when files disagree)
 	consts map[string]string
+	// mayWriteMemo caches mayWrite
+	mayWriteMemo map[mayWriteKey]bool
 	// globalDefs: how many .c files define a global of each name (more
 	// than one: file-static variables of the same name)
 	globalDefs map[string]int

@@ -182,3 +182,74 @@ func derefKnown(f *Func, param string, line int32) bool {
 	}
 	return true
 }
+
+// mayWrite reports whether a call of function id may change member mem of
+// what its parameter pi points at: its body writes it (or the whole
+// object, or lets the pointer escape: parser.Func.ParamWrites), or it
+// gives the pointer on to a call that may. A call the linker cannot
+// follow (no definition, an unresolved function pointer) may; a table
+// primitive does not (lock and sleep primitives take the lock's address,
+// never a request's flags).
+func (p *Program) mayWrite(id int32, pi int, mem string, depth int) bool {
+	f := p.Funcs[id]
+	if pi < 0 || pi >= len(f.Src.Params) || depth > 6 {
+		return true
+	}
+	name := f.Src.Params[pi].Name
+	if name == "" {
+		return true
+	}
+	key := mayWriteKey{id, int32(pi), mem}
+	if v, ok := p.mayWriteMemo[key]; ok {
+		return v
+	}
+	res := p.mayWriteUncached(f, name, mem, depth)
+	if p.mayWriteMemo == nil {
+		p.mayWriteMemo = map[mayWriteKey]bool{}
+	}
+	p.mayWriteMemo[key] = res
+	return res
+}
+
+type mayWriteKey struct {
+	fn, param int32
+	mem       string
+}
+
+func (p *Program) mayWriteUncached(f *Func, name, mem string, depth int) bool {
+	for _, w := range f.Src.ParamWrites {
+		n, mems, _ := strings.Cut(w, "=")
+		if n != name {
+			continue
+		}
+		if mems == "*" {
+			return true
+		}
+		for _, m := range strings.Split(mems, "|") {
+			if m == mem {
+				return true
+			}
+		}
+	}
+	for k := range f.Sites {
+		s := &f.Sites[k]
+		nd := &f.Src.Nodes[s.Node]
+		for ai, a := range nd.Args {
+			if strings.TrimSpace(a) != name {
+				continue
+			}
+			if s.Prim != nil && len(s.Targets) == 0 {
+				continue
+			}
+			if len(s.Targets) == 0 {
+				return true
+			}
+			for _, t := range s.Targets {
+				if p.mayWrite(t, ai, mem, depth+1) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

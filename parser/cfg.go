@@ -46,6 +46,7 @@ func (x *extractor) buildCFG(f *Func, body *sitter.Node) {
 	f.MemberVals = b.memberVals(body)
 	f.Ret = b.retExpr(body)
 	f.DerefWrites = b.derefWrites(body)
+	f.ParamWrites = b.paramWrites(body)
 }
 
 func (b *builder) add(n Node) int32 {

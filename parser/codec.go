@@ -121,6 +121,7 @@ func encodeFile(f *File) []byte {
 		e.s(fn.Ret)
 		e.strList(fn.CallInits)
 		e.strList(fn.DerefWrites)
+		e.strList(fn.ParamWrites)
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -306,6 +307,7 @@ func decodeFile(data []byte) (*File, error) {
 			fn.MemberSets = d.strList()
 			fn.Grown, fn.MemberVals = d.strList(), d.strList()
 			fn.Ret, fn.CallInits, fn.DerefWrites = d.s(), d.strList(), d.strList()
+			fn.ParamWrites = d.strList()
 			nn := d.n()
 			fn.Nodes = make([]Node, nn)
 			for j := range fn.Nodes {

@@ -79,6 +79,9 @@ type Func struct {
 	// DerefWrites give the first line where what a pointer parameter
 	// points at may change: "p=LINE".
 	DerefWrites []string
+	// ParamWrites are the members of what pointer parameters point at
+	// that the body may change: "p=m1|m2", "p=*" (see paramWrites).
+	ParamWrites []string
 }
 
 // Annot is a sparse lock annotation on a function definition.

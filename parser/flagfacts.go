@@ -433,3 +433,148 @@ func hasCallInit(inits []string, name string) bool {
 	}
 	return false
 }
+
+// paramWrites lists, for each pointer parameter, the members of what it
+// points at that the body may change itself: `p->m = x`, `p->m |= x`,
+// `p->m++`, `&p->m` given anywhere but to a bit test, a bit operation
+// on `p->m`; "p=*" when the whole object may change or the pointer is
+// stored or changed (`*p = x`, `q = p`, `p = q`, `(void *)p` given to a
+// call). Giving p itself to a call is not listed: the linker follows the
+// call (see callgraph's member writes).
+func (b *builder) paramWrites(body *sitter.Node) []string {
+	text := b.x.src[body.StartByte():body.EndByte()]
+	var out []string
+	for _, v := range b.f.Params {
+		if v.Name == "" || v.Ptr == 0 {
+			continue
+		}
+		var mems []string
+		all := false
+		eachUse(text, v.Name, func(u varUse) bool {
+			k := u.at - 1
+			if u.kind == useAddr {
+				k-- // before the '&'
+			}
+			for k >= 0 && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n') {
+				k--
+			}
+			j := u.end
+			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+				j++
+			}
+			if j+1 < len(text) && text[j] == '-' && text[j+1] == '>' {
+				// p->m...: a member access
+				m := j + 2
+				for m < len(text) && (text[m] == ' ' || text[m] == '\t') {
+					m++
+				}
+				e := m
+				for e < len(text) && isWordByte(text[e]) {
+					e++
+				}
+				if e == m {
+					all = true
+					return false
+				}
+				mem := string(text[m:e])
+				if u.kind == useAddr {
+					// &p->m: a bit test reads it; anything else may write it
+					if kind, _, ok := bitopAt(text, u.at, e); !(ok && kind == bitRead) {
+						mems = appendOnce(mems, mem)
+					}
+					return true
+				}
+				if memberWritten(text, e) {
+					mems = appendOnce(mems, mem)
+				} else if kind, _, ok := bitopAt(text, u.at, e); ok && kind != bitRead {
+					mems = appendOnce(mems, mem) // set_bit(X, p->bitmap)
+				}
+				return true
+			}
+			if derefAt(text, u.at) || u.kind != useRead {
+				all = true // *p = x, p = q, &p
+				return false
+			}
+			prev := byte(0)
+			if k >= 0 {
+				prev = text[k]
+			}
+			next := byte(0)
+			if j < len(text) {
+				next = text[j]
+			}
+			switch {
+			case prev == '=' && (k == 0 || strings.IndexByte("=!<>", text[k-1]) < 0):
+				all = true // stored: q = p
+			case prev == '{':
+				all = true // in an initializer
+			case next == ',' || next == ')' || next == ';' || next == '?' || next == ':' || next == ']':
+			case next == '=' && j+1 < len(text) && text[j+1] == '=', next == '!' && j+1 < len(text) && text[j+1] == '=':
+			case next == '&' && j+1 < len(text) && text[j+1] == '&', next == '|' && j+1 < len(text) && text[j+1] == '|':
+			default:
+				all = true // p + 1, p[i], ...
+			}
+			return !all
+		})
+		switch {
+		case all:
+			out = append(out, v.Name+"=*")
+		case len(mems) > 0:
+			out = append(out, v.Name+"="+strings.Join(mems, "|"))
+		}
+	}
+	return out
+}
+
+// memberWritten reports whether the member access ending at text[e]
+// (`p->m`, then possibly `.x`, `->y`, `[i]`) is assigned, compound-
+// assigned or incremented.
+func memberWritten(text []byte, e int) bool {
+	for e < len(text) {
+		for e < len(text) && (text[e] == ' ' || text[e] == '\t') {
+			e++
+		}
+		switch {
+		case e < len(text) && text[e] == '.':
+			e++
+		case e+1 < len(text) && text[e] == '-' && text[e+1] == '>':
+			e += 2
+		case e < len(text) && text[e] == '[':
+			depth := 0
+			for ; e < len(text); e++ {
+				if text[e] == '[' {
+					depth++
+				} else if text[e] == ']' {
+					depth--
+					if depth == 0 {
+						e++
+						break
+					}
+				}
+			}
+			continue
+		default:
+			if e >= len(text) {
+				return false
+			}
+			c := text[e]
+			if c == '=' {
+				return e+1 >= len(text) || text[e+1] != '='
+			}
+			if e+1 < len(text) && text[e+1] == '=' && strings.IndexByte("+-|&^*/%", c) >= 0 {
+				return true
+			}
+			if e+2 < len(text) && text[e+2] == '=' && (c == '<' && text[e+1] == '<' || c == '>' && text[e+1] == '>') {
+				return true
+			}
+			return e+1 < len(text) && (c == '+' && text[e+1] == '+' || c == '-' && text[e+1] == '-')
+		}
+		for e < len(text) && (text[e] == ' ' || text[e] == '\t') {
+			e++
+		}
+		for e < len(text) && isWordByte(text[e]) {
+			e++
+		}
+	}
+	return false
+}

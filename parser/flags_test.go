@@ -140,3 +140,26 @@ retry:
 		t.Errorf("Grown = %q", u.Grown)
 	}
 }
+
+func TestParamWrites(t *testing.T) {
+	f := parse(t, `int fill(struct req *p, struct req *q, struct req *r, struct req *s, struct dev *d)
+{
+	p->len = 0;
+	p->list.next = NULL;
+	if (test_bit(WAIT, &p->flags))
+		return p->cnt;
+	__set_bit(DONE, &q->flags);
+	q->a[3]++;
+	helper(d, r);
+	if (r == NULL || !r->x)
+		return 0;
+	d->last = s;
+	return 0;
+}
+`)
+	got := fn(t, f, "fill").ParamWrites
+	want := []string{"p=len|list", "q=flags|a", "s=*", "d=last"}
+	if !slices.Equal(got, want) {
+		t.Errorf("ParamWrites = %q, want %q", got, want)
+	}
+}
