@@ -1,6 +1,7 @@
 package callgraph
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -361,13 +362,68 @@ func (k *Knowledge) contradicts(g ParamGuard, arg string) bool {
 	return false
 }
 
-// Feasible reports whether a witness chain survives the constant
-// arguments passed along it: no call on it is guarded by a parameter test
-// that the caller's constant argument makes false. A constant flows down
+// Feasible reports whether a witness chain survives the values it
+// carries (see Contradiction).
+func (p *Program) Feasible(path []SiteRef) bool { return p.Contradiction(path) == "" }
+
+// readableValue renders a value of the path check for a person: maybe
+// bits ("0|X?") read "0 (maybe also X)".
+func readableValue(v string) string {
+	if !strings.Contains(v, "?") {
+		return v
+	}
+	var must, may []string
+	for _, part := range strings.Split(v, "|") {
+		part = strings.TrimSpace(part)
+		if m, ok := strings.CutSuffix(part, "?"); ok {
+			may = append(may, m)
+		} else {
+			must = append(must, part)
+		}
+	}
+	if len(must) == 0 {
+		must = []string{"0"}
+	}
+	return strings.Join(must, "|") + " (maybe also " + strings.Join(may, ", ") + ")"
+}
+
+// guardText describes a parameter test of f for a person: "*timeo is
+// non-zero", "p->ramrod_flags has RAMROD_COMP_WAIT".
+func guardText(f *Func, g ParamGuard) string {
+	name := "?"
+	if g.Param >= 0 && int(g.Param) < len(f.Src.Params) {
+		name = f.Src.Params[g.Param].Name
+	}
+	switch {
+	case g.Field == "*":
+		name = "*" + name
+	case g.Field != "":
+		name += "->" + g.Field
+	}
+	switch g.Test {
+	case pgTruthy:
+		return name + " is non-zero"
+	case pgFalsy:
+		return name + " is zero"
+	case pgHas:
+		return name + " has " + g.Flag
+	case pgLacks:
+		return name + " lacks " + g.Flag
+	case pgEq:
+		return name + " == " + g.Flag
+	case pgNe:
+		return name + " != " + g.Flag
+	}
+	return name
+}
+
+// Contradiction returns why a witness chain cannot run with the values it
+// carries ("" when nothing rules it out): a call on it is guarded by a
+// parameter test that what the caller passes makes false. A constant flows down
 // the chain through parameters passed on unchanged
 // (find_get_page(m, i) -> pagecache_get_page(m, i, 0, 0) ->
 // __filemap_get_folio(m, i, fgp_flags, gfp), where fgp_flags is 0).
-func (p *Program) Feasible(path []SiteRef) bool {
+func (p *Program) Contradiction(path []SiteRef) string {
 	env := map[string]string{} // the current function's parameters known constant
 	// the current function's parameters that point at a struct local of
 	// a caller up the path, passed down unchanged
@@ -396,6 +452,9 @@ func (p *Program) Feasible(path []SiteRef) bool {
 		}
 		callee := p.Funcs[path[k+1].Func]
 		here := caller.Sites[path[k].Site].ParamGuards
+		why := func(g ParamGuard, v string) string {
+			return fmt.Sprintf("%s() reaches the next call only if %s, and %s() gives %s", callee.Src.Name, guardText(callee, g), caller.Src.Name, readableValue(v))
+		}
 		for _, g := range callee.Sites[path[k+1].Site].ParamGuards {
 			if g.Local != "" || g.Param < 0 || int(g.Param) >= len(args) {
 				continue
@@ -405,7 +464,11 @@ func (p *Program) Feasible(path []SiteRef) bool {
 				// caller passes what it knows is not (or is): `&x`, a
 				// local or parameter tested on every path to the call
 				if val, known := p.truth(caller, here, n.Args[g.Param]); known && val == (g.Test == pgFalsy) {
-					return false
+					state := "zero"
+					if val {
+						state = "non-zero"
+					}
+					return why(g, n.Args[g.Param]+", "+state+" there")
 				}
 			}
 			if g.Field == "*" {
@@ -417,7 +480,7 @@ func (p *Program) Feasible(path []SiteRef) bool {
 				site := &callee.Src.Nodes[callee.Sites[path[k+1].Site].Node]
 				if v, ok := env[strings.TrimPrefix(a, "&")]; ok && strings.HasPrefix(a, "&") &&
 					derefKnown(callee, callee.Src.Params[g.Param].Name, site.Line) && p.contradicts(g, v) {
-					return false
+					return why(g, v)
 				}
 				continue
 			}
@@ -428,7 +491,7 @@ func (p *Program) Feasible(path []SiteRef) bool {
 				// flags;` has the caller's flags
 				if v := p.memberAt(caller, path[k].Site, n.Args[g.Param], g.Field, zmap, env); v != "" {
 					if p.contradicts(g, v) {
-						return false
+						return why(g, v)
 					}
 					continue
 				}
@@ -451,14 +514,14 @@ func (p *Program) Feasible(path []SiteRef) bool {
 						all = all && p.contradicts(g, x)
 					}
 					if all {
-						return false
+						return why(g, strings.Join(vals, " or ")+" (every store of the module)")
 					}
 					continue
 				}
 				v = sv
 			}
 			if p.contradicts(g, v) {
-				return false
+				return why(g, v)
 			}
 		}
 		next := map[string]string{}
@@ -478,7 +541,7 @@ func (p *Program) Feasible(path []SiteRef) bool {
 		}
 		env, zmap = next, nz
 	}
-	return true
+	return ""
 }
 
 // callInit returns the constant a local of f that stores a call's result

@@ -66,17 +66,20 @@ func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
 	}
 	first := flows[0].Steps[len(flows[0].Steps)-1]
 	sev := Error
-	why := ""
+	why, dropped := "", ""
 	var gates []int32
 	for i := range cyc {
 		e := lo.Edges[[2]int32{cyc[i], cyc[(i+1)%len(cyc)]}]
 		in := lo.Edges[[2]int32{cyc[(i+len(cyc)-1)%len(cyc)], cyc[i]}]
+		if dropped == "" && len(e.Path) <= maxCycleDepth {
+			if why := c.P.Contradiction(e.Path); why != "" {
+				dropped = "one order's call chain cannot run: " + why
+			}
+		}
 		switch {
 		case len(e.Path) > maxCycleDepth:
 			// a long may-chain is weak evidence: shown with --strict
 			why = "one order rests on a long call chain"
-		case !c.P.Feasible(e.Path):
-			why = "a constant argument rules one order's call chain out"
 		case e.Nested:
 			why = "one order carries a nesting annotation"
 		case in.ToRead && e.FromRead && c.P.K.Kind(c.P.Classes[cyc[i]].Kind).ReadRecursive:
@@ -101,8 +104,9 @@ func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
 		Message: fmt.Sprintf("lock-order cycle %s: taken in opposite orders on %d paths%s",
 			strings.Join(order, " -> "), len(cyc), noteWhy(why)),
 		Flows: flows,
-		Key:   append([]string{"cycle"}, names...),
-		Fix:   "take these locks in one order everywhere, or release one before taking the other",
+		Key:     append([]string{"cycle"}, names...),
+		Fix:     "take these locks in one order everywhere, or release one before taking the other",
+		Dropped: dropped,
 	}
 }
 

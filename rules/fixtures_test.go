@@ -20,7 +20,7 @@ import (
 // by a quoted regular expression the message must match:
 // /* want "sleep-in-atomic:error" "calls msleep\(\)" */. Each expectation
 // stands for one finding: two findings on a line need two.
-var wantRe = regexp.MustCompile(`want "([a-z-]+)(?::(note|warning|error))?"(?:\s+"((?:[^"\\]|\\.)*)")?`)
+var wantRe = regexp.MustCompile(`want "([a-z-]+)(?::(note|warning|error|dropped))?"(?:\s+"((?:[^"\\]|\\.)*)")?`)
 
 // wantAny finds every expectation-like text, well formed or not.
 var wantAny = regexp.MustCompile(`\bwant\s*"`)
@@ -108,7 +108,9 @@ func TestFixtures(t *testing.T) {
 		dir := dir
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			p := loadDir(t, dir)
-			fs := rules.Run(rules.NewContext(p, true), rules.All())
+			ctx := rules.NewContext(p, true)
+			ctx.ExplainDropped = true
+			fs := rules.Run(ctx, rules.All())
 			matchFindings(t, fs, expectations(t, dir))
 		})
 	}
@@ -132,6 +134,9 @@ func matchFindings(t *testing.T, fs []rules.Finding, wants []want) {
 	for _, f := range fs {
 		plain := fmt.Sprintf("%s:%d: %s", f.Loc.Path, f.Loc.Line, f.Rule)
 		withSev := plain + ":" + f.Severity.String()
+		if f.Dropped != "" {
+			withSev = plain + ":dropped"
+		}
 		if !take(withSev, f.Message) && !take(plain, f.Message) {
 			t.Errorf("unexpected finding %s: %s", withSev, f.Message)
 		}

@@ -137,7 +137,9 @@ func ipiFinding(c *Context, f *callgraph.Func, si int32, sev Severity, r *callgr
 	tf.Steps = append(tf.Steps, c.CallSteps(path)...)
 	tf.Steps[len(tf.Steps)-1].Message = fmt.Sprintf("%s() waits until the target CPU runs the call", ipi)
 	fd.Flows = []ThreadFlow{tf}
-	if (weak(p, path, maxAtomicDepth) || r == nil && !p.KeepsIRQsOff(path)) && fd.Severity > Note {
+	isWeak, dropped := weak(p, path, maxAtomicDepth)
+	fd.Dropped = dropped
+	if (isWeak || r == nil && !p.KeepsIRQsOff(path)) && fd.Severity > Note {
 		// a long may-chain is weak evidence: shown with --strict
 		fd.Severity = Note
 	}

@@ -97,6 +97,9 @@ type Finding struct {
 	Fingerprint string
 	// Suppressed is set when an inline comment or a baseline hides it.
 	Suppressed *Suppression
+	// Dropped says why the path check rules every witness out; such a
+	// finding is not reported (--explain-dropped shows it as a note).
+	Dropped string
 }
 
 // Context gives rules the program and helpers to describe it.
@@ -105,12 +108,16 @@ type Context struct {
 	Strict bool
 	// Times records how long each rule ran (for --stats).
 	Times map[string]time.Duration
-	lo    *callgraph.LockOrder
+	// ExplainDropped reports the findings the path check drops, as
+	// notes saying why; DroppedBy counts them per rule.
+	ExplainDropped bool
+	DroppedBy      map[string]int
+	lo             *callgraph.LockOrder
 }
 
 // NewContext prepares a rule context.
 func NewContext(p *callgraph.Program, strict bool) *Context {
-	return &Context{P: p, Strict: strict, Times: map[string]time.Duration{}}
+	return &Context{P: p, Strict: strict, Times: map[string]time.Duration{}, DroppedBy: map[string]int{}}
 }
 
 // LockOrder is computed once and shared.
@@ -205,7 +212,17 @@ func Run(ctx *Context, rs []*Rule) []Finding {
 		found := r.Run(ctx)
 		ctx.Times[r.ID] = time.Since(start)
 		for _, f := range found {
-			if f.Severity == Note && !ctx.Strict || callgraph.IsUserspace(f.Loc.Path) || barrier[[2]string{f.Loc.Path, f.Loc.Func}] {
+			if callgraph.IsUserspace(f.Loc.Path) || barrier[[2]string{f.Loc.Path, f.Loc.Func}] {
+				continue
+			}
+			if f.Dropped != "" {
+				ctx.DroppedBy[r.ID]++
+				if !ctx.ExplainDropped {
+					continue
+				}
+				f.Severity = Note
+				f.Message += " [dropped by the path check: " + f.Dropped + "]"
+			} else if f.Severity == Note && !ctx.Strict {
 				continue
 			}
 			f.Rule = r.ID
@@ -253,10 +270,11 @@ func Configure(rs []*Rule, disable []string, severity map[string]string) ([]*Rul
 }
 
 // weak reports whether a witness chain is too weak for an error or a
-// warning: longer than max calls (a long may-chain), or ruled out by a
-// constant argument passed along it. Such findings are notes.
-func weak(p *callgraph.Program, path []callgraph.SiteRef, max int) bool {
-	return len(path) > max || !p.Feasible(path)
+// warning: longer than max calls (a long may-chain). Such findings are
+// notes. dropped says why the values the chain carries rule it out (such
+// a finding is dropped: see Finding.Dropped).
+func weak(p *callgraph.Program, path []callgraph.SiteRef, max int) (isWeak bool, dropped string) {
+	return len(path) > max, p.Contradiction(path)
 }
 
 // Fingerprint hashes a finding's identity.

@@ -81,7 +81,8 @@ func runSleepInIdle(c *Context) []Finding {
 			last := path[len(path)-1]
 			sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
 			sev := Error
-			if weak(p, path, maxIdleDepth) {
+			isWeak, dropped := weak(p, path, maxIdleDepth)
+			if isWeak {
 				// a long may-chain is weak evidence: shown with --strict
 				sev = Note
 			}
@@ -95,8 +96,9 @@ func runSleepInIdle(c *Context) []Finding {
 				Message: fmt.Sprintf("the idle task may sleep: %s() calls %s(), which can reach %s()",
 					f.Src.Name, s.Callee, sleeper),
 				Flows: []ThreadFlow{tf},
-				Key:   []string{f.Src.Name, s.Callee, sleeper},
-				Fix:   "move the blocking work to a task that may sleep (e.g. the CPU-hotplug control task)",
+				Key:     []string{f.Src.Name, s.Callee, sleeper},
+				Fix:     "move the blocking work to a task that may sleep (e.g. the CPU-hotplug control task)",
+				Dropped: dropped,
 			})
 		}
 	}
@@ -145,15 +147,16 @@ func witnessSleep(p *callgraph.Program, f *callgraph.Func, si int32) (w sleepWit
 // function pointers a warning, and weak evidence a note (a long may-chain;
 // a chain the values it carries rule out; a call resolved by field name
 // alone; a function pointer no module binds: shown with --strict).
-func (w sleepWitness) severity(p *callgraph.Program, extraWeak bool) (Severity, string) {
-	sev, how := Error, ""
+func (w sleepWitness) severity(p *callgraph.Program, extraWeak bool) (sev Severity, how, dropped string) {
+	sev = Error
 	if !w.direct {
 		sev, how = Warning, " through a function pointer"
 	}
-	if extraWeak || weak(p, w.path, maxAtomicDepth) || !w.direct && p.ByNameOnly(w.path) || w.unbound {
+	isWeak, dropped := weak(p, w.path, maxAtomicDepth)
+	if extraWeak || isWeak || !w.direct && p.ByNameOnly(w.path) || w.unbound {
 		sev = Note
 	}
-	return sev, how
+	return sev, how, dropped
 }
 
 // sleepFinding renders a sleep-in-atomic finding at site si of f, its
@@ -211,14 +214,16 @@ func runSleepInAtomic(c *Context) []Finding {
 				// cond_resched_lock(l) drops l, the only lock held, to sleep
 				continue
 			}
-			sev, how := w.severity(p, irqCtx && !p.KeepsIRQsOff(w.path))
+			sev, how, dropped := w.severity(p, irqCtx && !p.KeepsIRQsOff(w.path))
 			msg := fmt.Sprintf("%s() may sleep in atomic context (%s)%s: %s() can reach %s()",
 				f.Src.Name, ctx, how, s.Callee, w.sleeper)
 			if s.Callee == w.sleeper {
 				msg = fmt.Sprintf("%s() calls %s(), which may sleep, in atomic context (%s)", f.Src.Name, w.sleeper, ctx)
 			}
-			out = append(out, sleepFinding(c, f, int32(si), w, sev, msg, ctx, ctxLoc, key,
-				"move the call out of the atomic section or use a non-blocking variant"))
+			fd := sleepFinding(c, f, int32(si), w, sev, msg, ctx, ctxLoc, key,
+				"move the call out of the atomic section or use a non-blocking variant")
+			fd.Dropped = dropped
+			out = append(out, fd)
 		}
 	}
 	return append(out, sleepInCallbacks(c, irqRegs, softRegs)...)
@@ -263,13 +268,15 @@ func sleepInCallbacks(c *Context, irqRegs, softRegs []callgraph.Registration) []
 				if sp := p.K.Prim(w.sleeper); sp != nil && (sp.SleepsPreemptDisabled || sp.SleepsOutsideInterrupt) {
 					continue // in interrupt context it does not block
 				}
-				sev, how := w.severity(p, false)
+				sev, how, dropped := w.severity(p, false)
 				msg := fmt.Sprintf("%s() may sleep in a %s%s: %s() can reach %s()", f.Src.Name, kind.ctx, how, s.Callee, w.sleeper)
 				if s.Callee == w.sleeper {
 					msg = fmt.Sprintf("%s() calls %s(), which may sleep, in a %s", f.Src.Name, w.sleeper, kind.ctx)
 				}
-				out = append(out, sleepFinding(c, f, int32(si), w, sev, msg, ctx, regLoc, kind.ctx,
-					"defer the blocking work to process context (a threaded handler or a work item), or use a non-blocking variant"))
+				fd := sleepFinding(c, f, int32(si), w, sev, msg, ctx, regLoc, kind.ctx,
+					"defer the blocking work to process context (a threaded handler or a work item), or use a non-blocking variant")
+				fd.Dropped = dropped
+				out = append(out, fd)
 			}
 		}
 	}

@@ -133,7 +133,12 @@ func wakeFinding(c *Context, f *callgraph.Func, si int32, h callgraph.Held, sche
 		fd.Flows = []ThreadFlow{waker}
 		return fd
 	}
-	if !ok || weak(p, path, maxWakeDepth) {
+	isWeak, dropped := false, ""
+	if ok {
+		isWeak, dropped = weak(p, path, maxWakeDepth)
+		fd.Dropped = dropped
+	}
+	if !ok || isWeak {
 		fd.Severity = Note
 		fd.Message = fmt.Sprintf("%s() wakes a task (%s) while holding %s with IRQs off; "+
 			"no short scheduler-core path taking %s was found", f.Src.Name, wakeCall, class, class)

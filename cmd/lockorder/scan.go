@@ -31,6 +31,7 @@ type reportOpts struct {
 	threshold rules.Severity
 	baseline  string
 	writeBase string
+	explain   bool
 }
 
 func (o *reportOpts) register(fs *pflag.FlagSet) {
@@ -41,6 +42,7 @@ func (o *reportOpts) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.only, "rule", nil, "run only these rule ids")
 	fs.StringVar(&o.baseline, "baseline", "", "hide the findings whose fingerprints this baseline file lists")
 	fs.StringVar(&o.writeBase, "write-baseline", "", "write the fingerprints of the findings to FILE (a baseline)")
+	fs.BoolVar(&o.explain, "explain-dropped", false, "also report, as notes saying why, the findings the path check drops (every witness ruled out by the values it carries)")
 }
 
 // suppress applies inline `lockorder: ignore` comments and the baseline
@@ -151,6 +153,7 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 		return 2, err
 	}
 	rctx := rules.NewContext(p, o.strict)
+	rctx.ExplainDropped = o.explain
 	findings := rules.Run(rctx, rs)
 	if len(c.scope) > 0 {
 		// built from the whole tree: report what lies in the paths asked
@@ -188,6 +191,11 @@ func cmdScan(args []string, stdout, stderr io.Writer) (int, error) {
 			fmt.Fprintf(stderr, "tree context: the program is the whole tree %s; findings kept to %s\n", c.treeRoot, strings.Join(c.scope, " "))
 		}
 		fmt.Fprintf(stderr, "facts cache: %d of %d files reused\n", c.cacheHits.Load(), len(p.Files))
+		fmt.Fprintf(stderr, "path check: dropped")
+		for _, r := range o.rules {
+			fmt.Fprintf(stderr, " %s %d", r.ID, rctx.DroppedBy[r.ID])
+		}
+		fmt.Fprintln(stderr)
 		fmt.Fprintf(stderr, "time: load (parse+link+summaries) %s", c.loadTime.Round(time.Millisecond))
 		for _, r := range o.rules {
 			fmt.Fprintf(stderr, ", %s %s", r.ID, rctx.Times[r.ID].Round(time.Millisecond))
