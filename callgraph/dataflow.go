@@ -92,14 +92,14 @@ func (p *Program) dataflow(f *Func) {
 			case -1:
 				e.boot = true
 			}
-			onT, onF := p.K.paramGuards(f, n.Cond())
+			onT, onF := p.paramGuards(f, n.Cond())
 			t.pg = addPG(t.pg, onT)
 			e.pg = addPG(e.pg, onF)
 			outs = []state{t, e}
 		default:
 			outs = []state{st}
 			if cases := n.Cases(); cases != nil {
-				if gs := p.K.switchGuards(f, n.Cond(), cases); gs != nil {
+				if gs := p.switchGuards(f, n.Cond(), cases); gs != nil {
 					outs = make([]state, len(n.Succ))
 					for k := range outs {
 						outs[k] = st.clone()

@@ -35,7 +35,46 @@ const (
 	pgLacks // !(param & Flag)
 	pgEq    // param == Flag
 	pgNe    // param != Flag
+	// the sign against zero: param > 0, param <= 0, param < 0, param >= 0
+	pgGtZero
+	pgLeZero
+	pgLtZero
+	pgGeZero
 )
+
+// relational splits `a OP 0` for OP one of <, <=, >, >= (not ->, << or
+// >>), with 0 on the right; ok false for anything else.
+func relational(s string) (a, op, b string, ok bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '<' && c != '>' {
+			continue
+		}
+		if c == '>' && i > 0 && s[i-1] == '-' {
+			continue // ->
+		}
+		if i+1 < len(s) && s[i+1] == c || i > 0 && s[i-1] == c {
+			return "", "", "", false // << or >>
+		}
+		op = string(c)
+		j := i + 1
+		if j < len(s) && s[j] == '=' {
+			op += "="
+			j++
+		}
+		a, b = strings.TrimSpace(s[:i]), strings.TrimSpace(s[j:])
+		if !zeroish(b) || strings.ContainsAny(a, "<>=!&|?") && !strings.Contains(a, "->") {
+			return "", "", "", false
+		}
+		return a, op, b, true
+	}
+	return "", "", "", false
+}
+
+// isAddrConst: the address of a named object, `&iomem_resource`.
+func isAddrConst(s string) bool {
+	return strings.HasPrefix(s, "&") && isIdentText(strings.TrimSpace(s[1:]))
+}
 
 func (g ParamGuard) negate() ParamGuard {
 	switch g.Test {
@@ -51,6 +90,14 @@ func (g ParamGuard) negate() ParamGuard {
 		g.Test = pgNe
 	case pgNe:
 		g.Test = pgEq
+	case pgGtZero:
+		g.Test = pgLeZero
+	case pgLeZero:
+		g.Test = pgGtZero
+	case pgLtZero:
+		g.Test = pgGeZero
+	case pgGeZero:
+		g.Test = pgLtZero
 	}
 	return g
 }
@@ -58,14 +105,14 @@ func (g ParamGuard) negate() ParamGuard {
 // paramGuards reads the parameter tests of a branch condition: facts for
 // the true successor (every conjunct of a top-level &&) and for the false
 // one (every disjunct of a top-level ||, negated).
-func (k *Knowledge) paramGuards(f *Func, cond string) (onTrue, onFalse []ParamGuard) {
+func (p *Program) paramGuards(f *Func, cond string) (onTrue, onFalse []ParamGuard) {
 	if len(f.Src.Params) == 0 || len(cond) > 200 {
 		return nil, nil
 	}
-	cond = k.unwrap(cond)
+	cond = p.K.unwrap(cond)
 	if parts := splitTop(cond, "&&"); len(parts) > 1 {
 		for _, c := range parts {
-			if g, ok := k.atomGuard(f, c); ok {
+			if g, ok := p.atomGuard(f, c); ok {
 				onTrue = append(onTrue, g)
 			}
 		}
@@ -73,13 +120,13 @@ func (k *Knowledge) paramGuards(f *Func, cond string) (onTrue, onFalse []ParamGu
 	}
 	if parts := splitTop(cond, "||"); len(parts) > 1 {
 		for _, c := range parts {
-			if g, ok := k.atomGuard(f, c); ok {
+			if g, ok := p.atomGuard(f, c); ok {
 				onFalse = append(onFalse, g.negate())
 			}
 		}
 		return nil, onFalse
 	}
-	if g, ok := k.atomGuard(f, cond); ok {
+	if g, ok := p.atomGuard(f, cond); ok {
 		return []ParamGuard{g}, []ParamGuard{g.negate()}
 	}
 	return nil, nil
@@ -126,10 +173,10 @@ func splitTop(s, op string) []string {
 
 // atomGuard reads one test of a parameter: p, !p, p == 0, p != NULL,
 // p & FLAG, !(p & FLAG).
-func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
-	s = k.unwrap(s)
+func (p *Program) atomGuard(f *Func, s string) (ParamGuard, bool) {
+	s = p.K.unwrap(s)
 	if strings.HasPrefix(s, "!") && !strings.HasPrefix(s, "!=") {
-		g, ok := k.atomGuard(f, s[1:])
+		g, ok := p.atomGuard(f, s[1:])
 		return g.negate(), ok
 	}
 	field := ""
@@ -156,7 +203,7 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 		}
 		return 0, false
 	}
-	if nr, addr, ok := bitTest(s); ok {
+	if nr, addr, ok := bitTest(s, p.isConst); ok {
 		// test_bit(NR, &p->flags), test_bit(NR, p->bitmap): a bit of a
 		// parameter's member; test_bit(NR, word): of the word a pointer
 		// parameter points at
@@ -177,6 +224,16 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 	if l := localOnce(f, s); l != "" {
 		return ParamGuard{Param: -1, Test: pgTruthy, Local: l}, true
 	}
+	if a, op, b, ok := relational(s); ok {
+		// `len > 0`, `msg->msg_controllen <= 0`: the sign of a
+		// parameter against zero
+		if i, ok := param(a); ok {
+			test := map[string]uint8{">": pgGtZero, "<=": pgLeZero, "<": pgLtZero, ">=": pgGeZero}[op]
+			return ParamGuard{Param: i, Test: test, Field: field}, true
+		}
+		_ = b
+		return ParamGuard{}, false
+	}
 	for _, op := range []string{"==", "!="} {
 		if a, b, ok := strings.Cut(s, op); ok {
 			i, ok := param(a)
@@ -191,8 +248,9 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 				return ParamGuard{}, false
 			}
 			if !zeroish(b) {
-				// a comparison with a named constant: `mode == MODE_X`
-				if c := strings.TrimSpace(b); isConstName(c) {
+				// a comparison with a named constant: `mode == MODE_X`,
+				// or with a global's address: `parent == &iomem_resource`
+				if c := strings.TrimSpace(b); p.isConst(c) || isAddrConst(c) {
 					if op == "==" {
 						return ParamGuard{Param: i, Test: pgEq, Flag: c, Field: field}, true
 					}
@@ -209,7 +267,7 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 	if a, b, ok := strings.Cut(s, "&"); ok && !strings.Contains(b, "&") {
 		i, ok := param(a)
 		flag := strings.TrimSpace(b)
-		if ok && isConstName(flag) {
+		if ok && p.isConst(flag) {
 			return ParamGuard{Param: i, Test: pgHas, Flag: flag, Field: field}, true
 		}
 	}
@@ -218,7 +276,7 @@ func (k *Knowledge) atomGuard(f *Func, s string) (ParamGuard, bool) {
 
 // bitTest reads `test_bit(NR, addr)` (and its variants) with a named
 // constant bit.
-func bitTest(s string) (nr, addr string, ok bool) {
+func bitTest(s string, isConst func(string) bool) (nr, addr string, ok bool) {
 	i := strings.IndexByte(s, '(')
 	if i <= 0 || !strings.HasSuffix(s, ")") || matchParen(s, i) != len(s)-1 {
 		return "", "", false
@@ -233,7 +291,7 @@ func bitTest(s string) (nr, addr string, ok bool) {
 		return "", "", false
 	}
 	nr, addr = strings.TrimSpace(args[0]), strings.TrimSpace(args[1])
-	return nr, addr, isConstName(nr)
+	return nr, addr, isConst(nr)
 }
 
 // localOnce returns the name when s is a local variable of f whose value
@@ -256,8 +314,8 @@ func localOnce(f *Func, s string) string {
 // case arm, `cmd != CASE` for every case on the default arm and the way
 // past. nil when the switch is not on a parameter or a case is not a named
 // constant.
-func (k *Knowledge) switchGuards(f *Func, cond string, cases []string) [][]ParamGuard {
-	g, ok := k.atomGuard(f, cond)
+func (p *Program) switchGuards(f *Func, cond string, cases []string) [][]ParamGuard {
+	g, ok := p.atomGuard(f, cond)
 	if !ok || g.Test != pgTruthy || g.Local != "" {
 		return nil
 	}
@@ -267,7 +325,7 @@ func (k *Knowledge) switchGuards(f *Func, cond string, cases []string) [][]Param
 		if c == "" {
 			continue
 		}
-		if !isConstName(c) {
+		if !p.isConst(c) {
 			return nil
 		}
 		out[i] = []ParamGuard{{Param: g.Param, Test: pgEq, Flag: c, Field: g.Field}}
@@ -304,7 +362,7 @@ func isConstName(s string) bool {
 }
 
 // contradicts reports whether a constant argument makes a guard false.
-func (k *Knowledge) contradicts(g ParamGuard, arg string) bool {
+func (p *Program) constContradicts(g ParamGuard, arg string) bool {
 	a := strings.TrimSpace(arg)
 	for strings.HasPrefix(a, "(") {
 		// a cast such as (void *)0 or (bool)0
@@ -314,13 +372,14 @@ func (k *Knowledge) contradicts(g ParamGuard, arg string) bool {
 		}
 		a = strings.TrimSpace(a[j+1:])
 	}
-	a = k.unwrap(a)
+	a = p.K.unwrap(a)
 	nonzeroNum := a == "true" || len(a) > 0 && a[0] >= '1' && a[0] <= '9' && strings.Trim(a, "0123456789UuLl") == ""
 	switch g.Test {
 	case pgEq:
 		// two different named constants (enumerators of one enum, in
-		// practice) are different values
-		return isConstName(a) && a != g.Flag
+		// practice) are different values, and so are two objects'
+		// addresses
+		return p.isConst(a) && a != g.Flag || isAddrConst(a) && isAddrConst(g.Flag) && a != g.Flag
 	case pgNe:
 		return a == g.Flag
 	case pgTruthy:
@@ -336,13 +395,13 @@ func (k *Knowledge) contradicts(g ParamGuard, arg string) bool {
 		known := true // every part is a named constant
 		must, may := false, false
 		for _, part := range strings.Split(a, "|") {
-			part = k.unwrap(part)
+			part = p.K.unwrap(part)
 			maybe := strings.HasSuffix(part, "?")
 			part = strings.TrimSpace(strings.TrimSuffix(part, "?"))
 			if zeroish(part) {
 				continue
 			}
-			if !isConstName(part) {
+			if !p.isConst(part) {
 				known = false
 			}
 			if part == g.Flag {
@@ -387,6 +446,33 @@ func readableValue(v string) string {
 	return strings.Join(must, "|") + " (maybe also " + strings.Join(may, ", ") + ")"
 }
 
+// crossArch tells why a chain cannot run when it passes from one
+// architecture's code into another's: arch/ia64 code reaching x86's
+// ioremap_prot() through a generic header's inline. Generic code may
+// enter the scanned architecture (--arch); architecture code only its own.
+func (p *Program) crossArch(path []SiteRef) string {
+	if len(path) < 2 {
+		return ""
+	}
+	a0 := archOf(p.Files[p.Funcs[path[0].Func].File].Path)
+	if a0 == "userspace" {
+		return ""
+	}
+	for _, s := range path[1:] {
+		g := p.Funcs[s.Func]
+		a := archOf(p.Files[g.File].Path)
+		if a == "" || a == a0 || a == "userspace" || a0 == "" && a == p.opts.Arch {
+			continue
+		}
+		from := "generic code"
+		if a0 != "" {
+			from = "arch/" + a0 + " code"
+		}
+		return fmt.Sprintf("the chain passes from %s into arch/%s code (%s() in %s)", from, a, g.Src.Name, p.Files[g.File].Path)
+	}
+	return ""
+}
+
 // guardText describes a parameter test of f for a person: "*timeo is
 // non-zero", "p->ramrod_flags has RAMROD_COMP_WAIT".
 func guardText(f *Func, g ParamGuard) string {
@@ -413,6 +499,14 @@ func guardText(f *Func, g ParamGuard) string {
 		return name + " == " + g.Flag
 	case pgNe:
 		return name + " != " + g.Flag
+	case pgGtZero:
+		return name + " > 0"
+	case pgLeZero:
+		return name + " <= 0"
+	case pgLtZero:
+		return name + " < 0"
+	case pgGeZero:
+		return name + " >= 0"
 	}
 	return name
 }
@@ -424,6 +518,9 @@ func guardText(f *Func, g ParamGuard) string {
 // (find_get_page(m, i) -> pagecache_get_page(m, i, 0, 0) ->
 // __filemap_get_folio(m, i, fgp_flags, gfp), where fgp_flags is 0).
 func (p *Program) Contradiction(path []SiteRef) string {
+	if why := p.crossArch(path); why != "" {
+		return why
+	}
 	env := map[string]string{} // the current function's parameters known constant
 	// the current function's parameters that point at a struct local of
 	// a caller up the path, passed down unchanged
@@ -527,7 +624,7 @@ func (p *Program) Contradiction(path []SiteRef) string {
 		next := map[string]string{}
 		nz := map[string]zref{}
 		for i, v := range callee.Src.Params {
-			if i < len(args) && isConstArg(args[i]) {
+			if i < len(args) && p.isConstArg(args[i]) {
 				next[v.Name] = args[i]
 			}
 			if i < len(n.Args) {
@@ -645,7 +742,7 @@ func (p *Program) storedConst(caller *Func, si int32, obj, field string, env map
 		if strings.TrimPrefix(strings.TrimSpace(dst), "&") != obj {
 			return
 		}
-		if v := substitute(src, env); isConstArg(v) {
+		if v := substitute(src, env); p.isConstArg(v) {
 			found = v
 		} else {
 			found = ""
@@ -830,7 +927,7 @@ func (p *Program) memberValue(f *Func, si int32, arg, field string, env map[stri
 		line, _ := strconv.Atoi(parts[1])
 		if parts[0] != "" && int32(line) <= f.Src.Nodes[f.Sites[si].Node].Line {
 			val = substitute(parts[0], env)
-			if !isConstArg(val) {
+			if !p.isConstArg(val) {
 				return ""
 			}
 		}
@@ -879,7 +976,7 @@ func (p *Program) moduleStores(caller *Func, obj, field string) []string {
 				}
 			}
 			v := substitute(src, env)
-			ok = ok && isConstArg(v)
+			ok = ok && p.isConstArg(v)
 			out = append(out, v)
 		})
 	}
@@ -938,14 +1035,19 @@ func substitute(a string, env map[string]string) string {
 
 // isConstArg reports whether an argument is a constant contradicts can
 // read: 0/NULL/false/true, a number, or constants joined by |.
-func isConstArg(a string) bool {
+func isConstArg(a string) bool { return constArg(a, isConstName) }
+
+// isConstArg is isConstArg with the tree's numeric macros of any case.
+func (p *Program) isConstArg(a string) bool { return constArg(a, p.isConst) }
+
+func constArg(a string, isConst func(string) bool) bool {
 	a = strings.TrimSpace(a)
 	if zeroish(a) || a == "true" || len(a) > 0 && a[0] >= '0' && a[0] <= '9' {
 		return true
 	}
 	for _, part := range strings.Split(a, "|") {
 		part = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(part), "?"))
-		if !isConstName(part) && !zeroish(part) {
+		if !isConst(part) && !zeroish(part) {
 			return false
 		}
 	}

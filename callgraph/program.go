@@ -192,8 +192,10 @@ type Program struct {
 	noValidate  map[int32]bool
 	// consts: numeric macros by name ("" when files disagree)
 	consts map[string]string
-	// mayWriteMemo caches mayWrite
+	// mayWriteMemo caches mayWrite; threadedComp, per component,
+	// whether it registers a threaded IRQ handler
 	mayWriteMemo map[mayWriteKey]bool
+	threadedComp map[int32]bool
 	// globalDefs: how many .c files define a global of each name (more
 	// than one: file-static variables of the same name)
 	globalDefs map[string]int
@@ -336,7 +338,15 @@ func archOf(path string) string {
 		}
 	}
 	i := strings.Index(path, "arch/")
-	if i < 0 || (i > 0 && path[i-1] != '/') {
+	for i > 0 && path[i-1] != '/' {
+		// a directory whose name ends in "arch" (sleep-in-atomic-arch/)
+		j := strings.Index(path[i+5:], "arch/")
+		if j < 0 {
+			return ""
+		}
+		i += 5 + j
+	}
+	if i < 0 {
 		return ""
 	}
 	rest := path[i+5:]

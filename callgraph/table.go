@@ -69,7 +69,10 @@ type Table struct {
 		SleepsPreemptDisabled []string `toml:"sleeps_preempt_disabled"`
 		// SleepsOutsideInterrupt block only when in_interrupt() is false:
 		// from a hard-IRQ handler or a softirq callback they defer.
-		SleepsOutsideInterrupt []string  `toml:"sleeps_outside_interrupt"`
+		SleepsOutsideInterrupt []string `toml:"sleeps_outside_interrupt"`
+		// SleepsWithIRQThread block only for an interrupt with a threaded
+		// handler: synchronize_irq() waits for the IRQ's threads.
+		SleepsWithIRQThread []string `toml:"sleeps_with_irq_thread"`
 		Barrier                []string  `toml:"barrier"`
 		BarrierPath            []string  `toml:"barrier_paths"`
 		UserAccess             []string  `toml:"user_access"`
@@ -84,6 +87,9 @@ type Table struct {
 		// SoftIRQRegister register callbacks that run in softirq
 		// context: timers, tasklets, NAPI poll, RCU callbacks.
 		SoftIRQRegister map[string][]int `toml:"softirq_register"`
+		// ThreadedIRQRegister register an IRQ thread function: the
+		// argument index of the thread function.
+		ThreadedIRQRegister map[string]int `toml:"threaded_irq_register"`
 		// NoValidate are the calls that exempt a lock class from
 		// lockdep's order checks.
 		NoValidate []string `toml:"no_validate"`

@@ -1,6 +1,8 @@
 package callgraph
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,17 +51,34 @@ func (p *Program) constNum(a string) (int64, bool) {
 	return 0, false
 }
 
-// contradicts is Knowledge.contradicts, plus truth tests of a named
+// isConst: an upper-case macro or enum constant (RPM_ASYNC, GFP_ATOMIC),
+// or a numeric macro of any case the tree defines (jfs's lbmSYNC).
+func (p *Program) isConst(s string) bool {
+	return isConstName(s) || p.consts[s] != ""
+}
+
+// contradicts is constContradicts, plus truth tests of a named
 // constant whose number the tree defines: `if (!nonblock)` with
 // MSG_DONTWAIT (0x40) passed.
 func (p *Program) contradicts(g ParamGuard, v string) bool {
-	if p.K.contradicts(g, v) {
+	if p.constContradicts(g, v) {
 		return true
 	}
-	if g.Test == pgTruthy || g.Test == pgFalsy {
-		if n, ok := p.constNum(v); ok {
-			return (n != 0) == (g.Test == pgFalsy)
-		}
+	n, ok := p.constNum(v)
+	if !ok {
+		return false
+	}
+	switch g.Test {
+	case pgTruthy, pgFalsy:
+		return (n != 0) == (g.Test == pgFalsy)
+	case pgGtZero:
+		return n <= 0
+	case pgLeZero:
+		return n > 0
+	case pgLtZero:
+		return n >= 0
+	case pgGeZero:
+		return n < 0
 	}
 	return false
 }
@@ -84,7 +103,7 @@ func (p *Program) evalCall(caller *Func, call string, env map[string]string, dep
 	bind := map[string]string{}
 	for i, prm := range callee.Src.Params {
 		if i < len(args) {
-			if v := substitute(args[i], env); isConstArg(v) {
+			if v := substitute(args[i], env); p.isConstArg(v) {
 				bind[prm.Name] = v
 			}
 		}
@@ -118,7 +137,7 @@ func (p *Program) evalExpr(f *Func, e string, bind map[string]string, depth int)
 	if v, ok := bind[e]; ok {
 		return v
 	}
-	if isConstArg(e) {
+	if p.isConstArg(e) {
 		return e
 	}
 	if i := strings.IndexByte(e, '('); i > 0 && matchParen(e, i) == len(e)-1 && isIdentText(strings.TrimSpace(e[:i])) {
@@ -252,4 +271,45 @@ func (p *Program) mayWriteUncached(f *Func, name, mem string, depth int) bool {
 		}
 	}
 	return false
+}
+
+// IRQThreadWait tells why a sleep chain from function f does not block
+// ("" when it may): it passes through a function that sleeps only for an
+// IRQ with a threaded handler ([effects] sleeps_with_irq_thread), and
+// f's module registers no threaded handler (no call of [contexts]
+// threaded_irq_register with a thread function), so the IRQs it disables
+// or synchronizes have none of its own.
+func (p *Program) IRQThreadWait(f *Func, path []SiteRef) string {
+	via := ""
+	for _, s := range path {
+		c := p.Funcs[s.Func].Sites[s.Site].Callee
+		if slices.Contains(p.K.Table.Effects.SleepsWithIRQThread, c) {
+			via = c
+			break
+		}
+	}
+	if via == "" {
+		return ""
+	}
+	comp := p.fileComp[f.File]
+	if p.threadedComp == nil {
+		p.threadedComp = map[int32]bool{}
+	}
+	threaded, ok := p.threadedComp[comp]
+	if !ok {
+		for _, id := range p.compFuncs(comp) {
+			g := p.Funcs[id]
+			for k := range g.Sites {
+				n := &g.Src.Nodes[g.Sites[k].Node]
+				if ai, ok := p.K.Table.Contexts.ThreadedIRQRegister[n.Callee]; ok && ai < len(n.Args) && !zeroish(n.Args[ai]) {
+					threaded = true
+				}
+			}
+		}
+		p.threadedComp[comp] = threaded
+	}
+	if threaded {
+		return ""
+	}
+	return fmt.Sprintf("%s() sleeps only for an IRQ with a threaded handler, and %s registers none", via, p.compNames[comp])
 }

@@ -1,5 +1,7 @@
 package callgraph
 
+import "slices"
+
 // SiteRef is one step of a witness path: a call site in a function.
 type SiteRef struct {
 	Func int32
@@ -124,4 +126,100 @@ func (p *Program) ByNameOnly(path []SiteRef) bool {
 		}
 	}
 	return false
+}
+
+// maxAltVisit bounds the functions one AltEffectPath search visits.
+const maxAltVisit = 4000
+
+// AltEffectPath looks for another chain from f's site si to a source of
+// the effect when the first one cannot run with the values it carries
+// (see Contradiction): a breadth-first walk like BoundEffectPath's that
+// tests each complete chain it meets, up to tries of them, and returns
+// the first the path check accepts (nil when none). direct keeps to
+// direct calls; bound, to function-pointer hops BoundEffectPath would
+// accept.
+func (p *Program) AltEffectPath(f *Func, si int32, e Effect, direct, bound bool, tries int) []SiteRef {
+	s := &f.Sites[si]
+	if p.siteEffect(f, s, e) {
+		return nil // the site itself: there is no other chain
+	}
+	origin := p.fileComp[f.File]
+	canEnter := func(t int32) bool {
+		tf := p.Funcs[t]
+		v := tf.ViaAny[e]
+		if direct {
+			v = tf.ViaDirect[e]
+		}
+		return v >= 0 && !tf.Barrier
+	}
+	allowed := func(g *Func, j int32, s *Site) bool {
+		if !s.Indirect {
+			return true
+		}
+		if direct {
+			return false
+		}
+		if !bound {
+			return true
+		}
+		if p.fileComp[g.File] == origin && !optionalOp(g, s) {
+			if owner := p.siteOwner[SiteRef{g.ID, j}]; owner != "" {
+				if sf, ok := p.structFile[owner]; ok && sf >= 0 && p.fileComp[sf] == origin {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	par := map[int32]SiteRef{}
+	var queue []int32
+	if allowed(f, si, s) {
+		for _, t := range s.Targets {
+			if _, seen := par[t]; !seen && t != f.ID && canEnter(t) {
+				par[t] = SiteRef{f.ID, si}
+				queue = append(queue, t)
+			}
+		}
+	}
+	for len(queue) > 0 && len(par) < maxAltVisit && tries > 0 {
+		gid := queue[0]
+		queue = queue[1:]
+		g := p.Funcs[gid]
+		for j := range g.Sites {
+			sj := &g.Sites[j]
+			if e <= EffSleepIdle && sj.Guarded || sj.Dropped {
+				continue
+			}
+			if p.siteEffect(g, sj, e) {
+				path := []SiteRef{{gid, int32(j)}}
+				for cur := gid; ; {
+					ps := par[cur]
+					path = append(path, ps)
+					if ps.Func == f.ID {
+						break
+					}
+					cur = ps.Func
+				}
+				slices.Reverse(path)
+				if p.Contradiction(path) == "" {
+					return path
+				}
+				if tries--; tries == 0 {
+					return nil
+				}
+				continue
+			}
+			if !allowed(g, int32(j), sj) {
+				continue
+			}
+			for _, t := range sj.Targets {
+				if _, seen := par[t]; seen || t == f.ID || !canEnter(t) {
+					continue
+				}
+				par[t] = SiteRef{gid, int32(j)}
+				queue = append(queue, t)
+			}
+		}
+	}
+	return nil
 }

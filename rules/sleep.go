@@ -135,6 +135,14 @@ func witnessSleep(p *callgraph.Program, f *callgraph.Func, si int32) (w sleepWit
 			w.unbound = true
 		}
 	}
+	if p.Contradiction(w.path) != "" {
+		// the values this chain carries rule it out: another one may
+		// not (the muxed-region wait behind request_muxed_region(),
+		// where the first chain needed an iomem parent)
+		if alt := p.AltEffectPath(f, si, callgraph.EffSleep, w.direct, !w.direct && !w.unbound, 6); alt != nil {
+			w.path = alt
+		}
+	}
 	if !p.EndsInEffect(w.path, callgraph.EffSleep) {
 		return w, false // every reported chain ends at a blocking primitive
 	}
@@ -153,6 +161,9 @@ func (w sleepWitness) severity(p *callgraph.Program, extraWeak bool) (sev Severi
 		sev, how = Warning, " through a function pointer"
 	}
 	isWeak, dropped := weak(p, w.path, maxAtomicDepth)
+	if dropped == "" && len(w.path) > 0 {
+		dropped = p.IRQThreadWait(p.Funcs[w.path[0].Func], w.path)
+	}
 	if extraWeak || isWeak || !w.direct && p.ByNameOnly(w.path) || w.unbound {
 		sev = Note
 	}
