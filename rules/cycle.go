@@ -103,7 +103,7 @@ func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
 		Loc:      first.Loc,
 		Message: fmt.Sprintf("lock-order cycle %s: taken in opposite orders on %d paths%s",
 			strings.Join(order, " -> "), len(cyc), noteWhy(why)),
-		Flows: flows,
+		Flows:   flows,
 		Key:     append([]string{"cycle"}, names...),
 		Fix:     "take these locks in one order everywhere, or release one before taking the other",
 		Dropped: dropped,

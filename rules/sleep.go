@@ -95,7 +95,7 @@ func runSleepInIdle(c *Context) []Finding {
 				Loc:      c.SiteLoc(id, int32(si)),
 				Message: fmt.Sprintf("the idle task may sleep: %s() calls %s(), which can reach %s()",
 					f.Src.Name, s.Callee, sleeper),
-				Flows: []ThreadFlow{tf},
+				Flows:   []ThreadFlow{tf},
 				Key:     []string{f.Src.Name, s.Callee, sleeper},
 				Fix:     "move the blocking work to a task that may sleep (e.g. the CPU-hotplug control task)",
 				Dropped: dropped,
