@@ -907,9 +907,25 @@ func (p *Program) memberValue(f *Func, si int32, arg, field string, env map[stri
 		return ""
 	}
 	for _, m := range strings.Split(init[1:len(init)-1], ",") {
-		if strings.TrimSpace(m) == first {
+		mem, val, hasVal := strings.Cut(strings.TrimSpace(m), "=")
+		if mem != first {
+			continue
+		}
+		// set by the initializer: known when it gives a constant or a
+		// name the path knows (`.flags = flags`), and nothing changes it
+		if !hasVal || slices.Contains(f.Src.MemberSets, name+"."+first) || p.changedBefore(f, si, name, first, false) {
 			return ""
 		}
+		for _, mv := range f.Src.MemberVals {
+			if strings.HasPrefix(mv, name+"."+first+"\x00") {
+				return ""
+			}
+		}
+		v := substitute(val, env)
+		if !p.isConstArg(v) || field != first {
+			return ""
+		}
+		return v
 	}
 	if p.changedBefore(f, si, name, first, false) {
 		return ""

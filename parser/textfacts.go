@@ -277,7 +277,8 @@ func (b *builder) locals(n *sitter.Node) {
 // constExpr reports whether an initializer is a constant: a number,
 // true/false/NULL, or upper-case constants joined by |.
 // designated summarises a struct initializer as the members it sets to
-// something other than zero, "{a,b}": every other member starts zeroed
+// something other than zero, "{a,b=FLAG}" (with the value when it is a
+// constant or a plain name): every other member starts zeroed
 // (`struct mmc_command cmd = {};` has no data). "" when a member is set
 // by position to anything but zero (which member is not told here).
 func (b *builder) designated(list *sitter.Node) string {
@@ -296,7 +297,15 @@ func (b *builder) designated(list *sitter.Node) string {
 			if val != nil && zeroLiteral(b.x.text(val)) {
 				continue
 			}
-			names = append(names, strings.TrimPrefix(strings.TrimSpace(b.x.text(d)), "."))
+			name := strings.TrimPrefix(strings.TrimSpace(b.x.text(d)), ".")
+			if val != nil {
+				// a constant or a plain name is kept with the member:
+				// `.flags = CMD_ASYNC`, `.flags = flags`
+				if v := strings.TrimSpace(normSpace([]byte(b.x.text(val)))); len(v) <= 48 && (constExpr(v) || isIdentBytes(v)) {
+					name += "=" + v
+				}
+			}
+			names = append(names, name)
 			continue
 		}
 		if !zeroLiteral(b.x.text(c)) {
