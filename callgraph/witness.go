@@ -128,17 +128,24 @@ func (p *Program) ByNameOnly(path []SiteRef) bool {
 	return false
 }
 
-// maxAltVisit bounds the functions one AltEffectPath search visits.
-const maxAltVisit = 4000
+// maxAltVisit bounds the chain steps one AltEffectPath search explores,
+// maxAltEntries how often it enters one function.
+const (
+	maxAltVisit   = 4000
+	maxAltEntries = 3
+)
 
-// AltEffectPath looks for another chain from f's site si to a source of
-// the effect when the first one cannot run with the values it carries
-// (see Contradiction): a breadth-first walk like BoundEffectPath's that
-// tests each complete chain it meets, up to tries of them, and returns
-// the first the path check accepts (nil when none). direct keeps to
+// AltEffectPath looks for another chain from f's site si to the same
+// source of the effect (the sink: one primitive call) when the first one
+// cannot run with the values it carries (see Contradiction): a
+// breadth-first walk like BoundEffectPath's that tests each complete
+// chain to the sink it meets, up to tries of them, and returns the first
+// the path check accepts (nil when none). Chains to other sinks are not
+// taken: that the check cannot rule a chain out is no evidence that it
+// runs, and a different sink is a different claim. direct keeps to
 // direct calls; bound, to function-pointer hops BoundEffectPath would
 // accept.
-func (p *Program) AltEffectPath(f *Func, si int32, e Effect, direct, bound bool, tries int) []SiteRef {
+func (p *Program) AltEffectPath(f *Func, si int32, e Effect, direct, bound bool, tries int, sink SiteRef) []SiteRef {
 	s := &f.Sites[si]
 	if p.siteEffect(f, s, e) {
 		return nil // the site itself: there is no other chain
@@ -171,34 +178,47 @@ func (p *Program) AltEffectPath(f *Func, si int32, e Effect, direct, bound bool,
 		}
 		return false
 	}
-	par := map[int32]SiteRef{}
-	var queue []int32
+	// a walk over chains, not functions: a function may be entered again
+	// through another caller (up to maxAltEntries times), so the same sink
+	// is reached along other prefixes, whose values differ
+	type node struct {
+		fn     int32
+		parent int32 // index into nodes; -1 for the first callee
+		via    SiteRef
+	}
+	var nodes []node
+	entries := map[int32]int{}
+	onChain := func(ni int32, fn int32) bool {
+		for k := ni; k >= 0; k = nodes[k].parent {
+			if nodes[k].fn == fn {
+				return true
+			}
+		}
+		return false
+	}
 	if allowed(f, si, s) {
 		for _, t := range s.Targets {
-			if _, seen := par[t]; !seen && t != f.ID && canEnter(t) {
-				par[t] = SiteRef{f.ID, si}
-				queue = append(queue, t)
+			if t != f.ID && canEnter(t) && entries[t] == 0 {
+				entries[t]++
+				nodes = append(nodes, node{t, -1, SiteRef{f.ID, si}})
 			}
 		}
 	}
-	for len(queue) > 0 && len(par) < maxAltVisit && tries > 0 {
-		gid := queue[0]
-		queue = queue[1:]
-		g := p.Funcs[gid]
+	for qi := 0; qi < len(nodes) && len(nodes) < maxAltVisit && tries > 0; qi++ {
+		nd := nodes[qi]
+		g := p.Funcs[nd.fn]
 		for j := range g.Sites {
 			sj := &g.Sites[j]
 			if e <= EffSleepIdle && sj.Guarded || sj.Dropped {
 				continue
 			}
 			if p.siteEffect(g, sj, e) {
-				path := []SiteRef{{gid, int32(j)}}
-				for cur := gid; ; {
-					ps := par[cur]
-					path = append(path, ps)
-					if ps.Func == f.ID {
-						break
-					}
-					cur = ps.Func
+				if (SiteRef{nd.fn, int32(j)}) != sink {
+					continue
+				}
+				path := []SiteRef{{nd.fn, int32(j)}}
+				for k := int32(qi); k >= 0; k = nodes[k].parent {
+					path = append(path, nodes[k].via)
 				}
 				slices.Reverse(path)
 				if p.Contradiction(path) == "" {
@@ -213,11 +233,11 @@ func (p *Program) AltEffectPath(f *Func, si int32, e Effect, direct, bound bool,
 				continue
 			}
 			for _, t := range sj.Targets {
-				if _, seen := par[t]; seen || t == f.ID || !canEnter(t) {
+				if t == f.ID || !canEnter(t) || entries[t] >= maxAltEntries || onChain(int32(qi), t) {
 					continue
 				}
-				par[t] = SiteRef{gid, int32(j)}
-				queue = append(queue, t)
+				entries[t]++
+				nodes = append(nodes, node{t, int32(qi), SiteRef{nd.fn, int32(j)}})
 			}
 		}
 	}

@@ -136,10 +136,9 @@ func witnessSleep(p *callgraph.Program, f *callgraph.Func, si int32) (w sleepWit
 		}
 	}
 	if p.Contradiction(w.path) != "" {
-		// the values this chain carries rule it out: another one may
-		// not (the muxed-region wait behind request_muxed_region(),
-		// where the first chain needed an iomem parent)
-		if alt := p.AltEffectPath(f, si, callgraph.EffSleep, w.direct, !w.direct && !w.unbound, 6); alt != nil {
+		// the values this chain carries rule it out: another chain to
+		// the same blocking call may not
+		if alt := p.AltEffectPath(f, si, callgraph.EffSleep, w.direct, !w.direct && !w.unbound, 6, w.path[len(w.path)-1]); alt != nil {
 			w.path = alt
 		}
 	}
