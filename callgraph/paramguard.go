@@ -105,7 +105,42 @@ func (g ParamGuard) negate() ParamGuard {
 // paramGuards reads the parameter tests of a branch condition: facts for
 // the true successor (every conjunct of a top-level &&) and for the false
 // one (every disjunct of a top-level ||, negated).
+// onlyZeroed reports whether every assignment of f to its parameter name
+// stores zero (`sleep_ok = false;` when the timeout says it cannot sleep).
+func onlyZeroed(f *Func, name string) bool {
+	n := 0
+	for _, s := range f.Src.ParamSets {
+		if v, ok := strings.CutPrefix(s, name+"="); ok {
+			if !zeroish(v) {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
+}
+
+// keepGuard drops, for a parameter the function may reset to zero, every
+// test but "non-zero": that it is non-zero now says the caller passed
+// non-zero; that it is zero says nothing.
+func keepGuard(f *Func, gs []ParamGuard) []ParamGuard {
+	out := gs[:0:0]
+	for _, g := range gs {
+		if g.Param >= 0 && int(g.Param) < len(f.Src.Params) && g.Field == "" &&
+			slices.Contains(f.Src.AssignedParams, f.Src.Params[g.Param].Name) && g.Test != pgTruthy {
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
 func (p *Program) paramGuards(f *Func, cond string) (onTrue, onFalse []ParamGuard) {
+	onTrue, onFalse = p.paramGuards1(f, cond)
+	return keepGuard(f, onTrue), keepGuard(f, onFalse)
+}
+
+func (p *Program) paramGuards1(f *Func, cond string) (onTrue, onFalse []ParamGuard) {
 	if len(f.Src.Params) == 0 || len(cond) > 200 {
 		return nil, nil
 	}
@@ -192,8 +227,9 @@ func (p *Program) atomGuard(f *Func, s string) (ParamGuard, bool) {
 			// operation tested before it is called)
 			name, field = strings.TrimSpace(b), strings.ReplaceAll(fl, " ", "")
 		}
-		if slices.Contains(f.Src.AssignedParams, name) {
+		if slices.Contains(f.Src.AssignedParams, name) && !(field == "" && onlyZeroed(f, name)) {
 			// `if (domain == NULL) domain = default;` tests a new value
+			// (one only ever set to false is kept: see keepGuard)
 			return 0, false
 		}
 		for i, v := range f.Src.Params {
@@ -316,7 +352,7 @@ func localOnce(f *Func, s string) string {
 // constant.
 func (p *Program) switchGuards(f *Func, cond string, cases []string) [][]ParamGuard {
 	g, ok := p.atomGuard(f, cond)
-	if !ok || g.Test != pgTruthy || g.Local != "" {
+	if !ok || g.Test != pgTruthy || g.Local != "" || g.Param >= 0 && int(g.Param) < len(f.Src.Params) && slices.Contains(f.Src.AssignedParams, f.Src.Params[g.Param].Name) {
 		return nil
 	}
 	out := make([][]ParamGuard, len(cases))

@@ -36,7 +36,7 @@ func (x *extractor) buildCFG(f *Func, body *sitter.Node) {
 		}
 	}
 	f.OnceFlags = b.onceFlags(body)
-	f.AssignedParams = b.assignedParams(body)
+	f.AssignedParams, f.ParamSets = b.assignedParams(body)
 	f.MultiAssigned = b.multiAssigned(body)
 	b.firstAssignedInits(body)
 	f.CallInits = b.callInits(body)

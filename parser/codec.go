@@ -122,6 +122,7 @@ func encodeFile(f *File) []byte {
 		e.strList(fn.CallInits)
 		e.strList(fn.DerefWrites)
 		e.strList(fn.ParamWrites)
+		e.strList(fn.ParamSets)
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -307,7 +308,7 @@ func decodeFile(data []byte) (*File, error) {
 			fn.MemberSets = d.strList()
 			fn.Grown, fn.MemberVals = d.strList(), d.strList()
 			fn.Ret, fn.CallInits, fn.DerefWrites = d.s(), d.strList(), d.strList()
-			fn.ParamWrites = d.strList()
+			fn.ParamWrites, fn.ParamSets = d.strList(), d.strList()
 			nn := d.n()
 			fn.Nodes = make([]Node, nn)
 			for j := range fn.Nodes {

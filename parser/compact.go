@@ -82,6 +82,9 @@ func (f *File) compact() {
 		for j := range fn.CallInits {
 			fn.CallInits[j] = in.get(fn.CallInits[j])
 		}
+		for j := range fn.ParamSets {
+			fn.ParamSets[j] = in.get(fn.ParamSets[j])
+		}
 		for j := range fn.ParamWrites {
 			fn.ParamWrites[j] = in.get(fn.ParamWrites[j])
 		}

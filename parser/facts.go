@@ -56,8 +56,10 @@ type Func struct {
 	// OnceFlags are variables the function sets to 1/true that outlive a
 	// call (static locals, globals): tested, they mark first-call-only code.
 	OnceFlags []string
-	// AssignedParams are the parameters the body assigns to.
+	// AssignedParams are the parameters the body assigns to; ParamSets
+	// what each assignment stores ("name=value", "name=?").
 	AssignedParams []string
+	ParamSets      []string
 	// MultiAssigned are the locals whose value may change after a test of
 	// it: assigned more than once (the initializer counts), incremented,
 	// or with their address taken.

@@ -76,10 +76,12 @@ func eachUse(text []byte, name string, fn func(varUse) bool) {
 }
 
 // assignedParams lists the parameters the body assigns to: a test of such
-// a parameter says nothing about the value the caller passed.
-func (b *builder) assignedParams(body *sitter.Node) []string {
+// a parameter says nothing about the value the caller passed. sets gives
+// what each assignment stores, "name=value" ("name=?" for a compound
+// change or a long value): a parameter only ever set to false still
+// tells, when true, what the caller passed.
+func (b *builder) assignedParams(body *sitter.Node) (out, sets []string) {
 	text := b.x.src[body.StartByte():body.EndByte()]
-	var out []string
 	for _, v := range b.f.Params {
 		if v.Name == "" {
 			continue
@@ -89,14 +91,25 @@ func (b *builder) assignedParams(body *sitter.Node) []string {
 				return true // `*p = x` writes what p points at, not p
 			}
 			switch u.kind {
-			case useAssign, useOrAssign, useCompound, usePostInc:
-				out = append(out, v.Name)
-				return false
+			case useAssign:
+				val := "?"
+				if end := bytes.IndexByte(text[u.rhs:], ';'); end >= 0 && end <= 40 {
+					val = strings.TrimSpace(normSpace(text[u.rhs : u.rhs+end]))
+				}
+				if !slices.Contains(out, v.Name) {
+					out = append(out, v.Name)
+				}
+				sets = append(sets, v.Name+"="+val)
+			case useOrAssign, useCompound, usePostInc, usePreInc:
+				if !slices.Contains(out, v.Name) {
+					out = append(out, v.Name)
+				}
+				sets = append(sets, v.Name+"=?")
 			}
 			return true
 		})
 	}
-	return out
+	return out, sets
 }
 
 // derefAt reports whether the name at text[at] is dereferenced by a
