@@ -878,7 +878,7 @@ func (p *Program) changedBefore(f *Func, si int32, name, mem string, ptr bool) b
 				}
 			case !ptr && (x == name || strings.HasPrefix(x, whole+"."+mem) || strings.Contains(x, whole) && !strings.HasPrefix(x, whole+".")):
 				return true
-			case ptr && (strings.HasPrefix(x, "&"+name+"->"+mem) || hasWord(x, name) && !strings.HasPrefix(x, "&"+name+"->") && !strings.HasPrefix(x, name+"->")):
+			case ptr && ptrEscapes(x, name, mem):
 				return true
 			}
 		}
@@ -886,17 +886,33 @@ func (p *Program) changedBefore(f *Func, si int32, name, mem string, ptr bool) b
 	return false
 }
 
-// hasWord reports whether s holds name as a whole word.
-func hasWord(s, name string) bool {
+// ptrEscapes reports whether an argument text gives a callee the pointer
+// name itself (in a cast or an expression: `(void *)cmd`, `cmd + 1`) or
+// the address of its member mem (`&cmd->flags`); reading members
+// (`WARN_ON(cmd->flags & X)`, `cmd->id`) gives it nothing to write.
+func ptrEscapes(x, name, mem string) bool {
 	for off := 0; ; {
-		i := strings.Index(s[off:], name)
+		i := strings.Index(x[off:], name)
 		if i < 0 {
 			return false
 		}
 		i += off
 		off = i + len(name)
-		if (i == 0 || !isWordChar(s[i-1])) && (off >= len(s) || !isWordChar(s[off])) {
-			return true
+		if i > 0 && isWordChar(x[i-1]) || off < len(x) && isWordChar(x[off]) {
+			continue
+		}
+		rest := strings.TrimLeft(x[off:], " ")
+		if !strings.HasPrefix(rest, "->") {
+			return true // the pointer itself
+		}
+		m := strings.TrimLeft(rest[2:], " ")
+		e := 0
+		for e < len(m) && isWordChar(m[e]) {
+			e++
+		}
+		before := strings.TrimRight(x[:i], " ")
+		if strings.HasSuffix(before, "&") && !strings.HasSuffix(before, "&&") && (mem == "" || m[:e] == mem) {
+			return true // &name->mem
 		}
 	}
 }
