@@ -63,7 +63,7 @@ func (p *Program) linkAliases() {
 		return
 	}
 	for fi, f := range p.Files {
-		view := p.archView(archOf(f.Path))
+		view := p.fileView(int32(fi))
 		for i := range f.Funcs {
 			nodes := f.Funcs[i].Nodes
 			for j := range nodes {

@@ -175,7 +175,7 @@ func (p *Program) coexists(fi int32, ids []int32) []int32 {
 	if !p.opts.Kbuild.Decides() || len(ids) == 0 {
 		return ids
 	}
-	arch := p.archView(archOf(p.Files[fi].Path))
+	arch := p.fileView(fi)
 	if !p.buildable(fi, arch) {
 		return ids
 	}
@@ -211,7 +211,7 @@ func (p *Program) ExplainTargets(f *Func, si int32, max int) (how string, notes 
 	}
 	caller := p.Files[f.File].Path
 	callerArch := archOf(caller)
-	view := p.archView(callerArch)
+	view := p.fileView(f.File)
 	if s.Indirect {
 		switch s.Resolved {
 		case ResolvedType:
@@ -292,4 +292,42 @@ func optionalOp(g *Func, s *Site) bool {
 		}
 	}
 	return false
+}
+
+// otherArches are the architectures fileView tries, after the scanned
+// one, for generic code that cannot be built there.
+var otherArches = []string{"arm64", "arm", "powerpc", "riscv", "mips", "s390", "loongarch", "sparc", "parisc",
+	"m68k", "sh", "xtensa", "microblaze", "arc", "csky", "alpha", "ia64", "hexagon", "nios2", "openrisc", "um"}
+
+// fileView returns the architecture whose code a file's calls reach: its
+// own arch/ directory; for generic code the scanned architecture, unless
+// the Kbuild and Kconfig model says the file cannot be built there, and
+// then the first architecture that can build it (an ARM-only driver's
+// ioremap() is ARM's, a PowerNV-only one's is powerpc's, never x86's).
+func (p *Program) fileView(fi int32) string {
+	if a := archOf(p.Files[fi].Path); a != "" {
+		return p.archView(a)
+	}
+	if !p.opts.Kbuild.Decides() {
+		return p.opts.Arch
+	}
+	if p.viewMemo == nil {
+		p.viewMemo = make([]int8, len(p.Files))
+	}
+	switch v := p.viewMemo[fi]; {
+	case v == 1:
+		return p.opts.Arch
+	case v >= 2:
+		return otherArches[v-2]
+	}
+	p.viewMemo[fi] = 1
+	if !p.buildable(fi, p.opts.Arch) {
+		for i, a := range otherArches {
+			if a != p.opts.Arch && p.buildable(fi, a) {
+				p.viewMemo[fi] = int8(i + 2)
+				return a
+			}
+		}
+	}
+	return p.opts.Arch
 }

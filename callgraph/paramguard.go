@@ -490,17 +490,19 @@ func (p *Program) crossArch(path []SiteRef) string {
 	if len(path) < 2 {
 		return ""
 	}
-	a0 := archOf(p.Files[p.Funcs[path[0].Func].File].Path)
+	f0 := p.Funcs[path[0].Func].File
+	a0 := archOf(p.Files[f0].Path)
 	if a0 == "userspace" {
 		return ""
 	}
+	view := p.fileView(f0)
 	for _, s := range path[1:] {
 		g := p.Funcs[s.Func]
 		a := archOf(p.Files[g.File].Path)
-		if a == "" || a == a0 || a == "userspace" || a0 == "" && a == p.opts.Arch {
+		if a == "" || a == view || a == "userspace" {
 			continue
 		}
-		from := "generic code"
+		from := "generic code built for " + view
 		if a0 != "" {
 			from = "arch/" + a0 + " code"
 		}

@@ -185,6 +185,7 @@ type Program struct {
 	siteOwner  map[SiteRef]string
 	structFile map[string]int32
 	buildMemo  map[string][]int8 // arch -> per file: 0 unknown, 1 buildable, 2 not
+	viewMemo   []int8            // per file: 0 unknown, 1 the scanned arch, 2+i otherArches[i]
 	// funcsOfComp: component -> its functions; modStores: cache of
 	// moduleStores
 	funcsOfComp map[int32][]int32
@@ -370,7 +371,7 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 	}
 	caller := p.Files[fi].Path
 	callerArch := archOf(caller)
-	view := p.archView(callerArch)
+	view := p.fileView(fi)
 	var same, ok []int32
 	for _, id := range ids {
 		switch {

@@ -156,7 +156,7 @@ func (p *Program) indirectTargets(f *Func, n *parser.Node) ([]int32, uint8, stri
 	// functions, never another's (an irq_chip's bus_lock under
 	// arch/mips is not what x86 calls), and user space only user space
 	callerArch := archOf(p.Path(f))
-	view := p.archView(callerArch)
+	view := p.fileView(f.File)
 	out := t[:0]
 	for _, id := range t {
 		if archVisible(callerArch, view, p.Path(p.Funcs[id])) {
