@@ -215,9 +215,11 @@ func runSleepInAtomic(c *Context) []Finding {
 				continue
 			}
 			if sp := p.K.Prim(w.sleeper); sp != nil && (key == "preempt-off" && sp.SleepsPreemptDisabled ||
-				inInterrupt[f.ID] && sp.SleepsOutsideInterrupt) {
+				(inInterrupt[f.ID] || bhHeld(f, s)) && sp.SleepsOutsideInterrupt) {
 				// made to be called with preemption disabled; vfree()
-				// from a timer callback defers the unmap
+				// from a timer callback, or under a spin_lock_bh() (the
+				// softirq count makes in_interrupt() true), defers the
+				// unmap
 				continue
 			}
 			if s.Prim != nil && s.Prim.SleepsUnlocked && onlyLockPassed(c, f, s) {
@@ -291,6 +293,19 @@ func sleepInCallbacks(c *Context, irqRegs, softRegs []callgraph.Registration) []
 		}
 	}
 	return out
+}
+
+// bhHeld reports whether a lock taken with bottom halves disabled
+// (spin_lock_bh() & co.) by f itself is held at site s.
+func bhHeld(f *callgraph.Func, s *callgraph.Site) bool {
+	for _, h := range s.Held {
+		if h.Site >= 0 && int(h.Site) < len(f.Sites) {
+			if pr := f.Sites[h.Site].Prim; pr != nil && pr.BH {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // atomicContext describes why a site is atomic ("" when it is not), and
