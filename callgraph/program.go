@@ -1,10 +1,11 @@
 package callgraph
 
 import (
-	"github.com/lockorder/lockorder/kbuild"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/lockorder/lockorder/kbuild"
 	"github.com/lockorder/lockorder/parser"
 )
 
@@ -373,13 +374,24 @@ func (p *Program) Resolve(name string, fi int32) []int32 {
 	callerArch := archOf(caller)
 	view := p.fileView(fi)
 	var same, ok []int32
+	// a header's own static inline of a name it also declares is the
+	// !CONFIG_ stub of a body elsewhere (clk.h's clk_unprepare() that
+	// only does might_sleep(), called by clk.h's clk_disable_unprepare()):
+	// it does not win as the same file's definition
+	stub := strings.HasSuffix(caller, ".h") && slices.Contains(p.Files[fi].Protos, name)
+	var stubs []int32
 	for _, id := range ids {
 		switch {
+		case p.Funcs[id].File == fi && stub:
+			stubs = append(stubs, id)
 		case p.Funcs[id].File == fi:
 			same = append(same, id)
 		case p.hidden(fi, callerArch, view, id) == "":
 			ok = append(ok, id)
 		}
+	}
+	if len(ok) == 0 && len(same) == 0 {
+		same = stubs // nothing else defines it: the stub is what there is
 	}
 	if len(same) > 0 {
 		return same
