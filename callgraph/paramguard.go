@@ -1135,6 +1135,24 @@ func intersectPG(a, b []ParamGuard) []ParamGuard {
 			}
 		}
 	}
+	// `x != Y` on one side holds on the other too where that side has
+	// `x == Z` for another constant Z: a switch's `case Z:` falling into
+	// `default:` still excludes every other case
+	keepNe := func(from, other []ParamGuard) {
+		for _, g := range from {
+			if g.Test != pgNe || slices.Contains(out, g) {
+				continue
+			}
+			for _, h := range other {
+				if h.Test == pgEq && h.Param == g.Param && h.Field == g.Field && h.Local == g.Local && h.Flag != g.Flag {
+					out = append(out, g)
+					break
+				}
+			}
+		}
+	}
+	keepNe(a, b)
+	keepNe(b, a)
 	return out
 }
 
