@@ -216,7 +216,7 @@ func closeAt(s string, i int) int {
 }
 
 // constValue reads an object-like macro's body as a number: `0x40`,
-// `(1U << 6)`, `BIT(6)`, `-22`; "" for anything else. The value is given
+// `(1U << 6)`, `BIT(6)`, `-22`, `true`; "" for anything else. The value is given
 // in decimal.
 func constValue(body string) string {
 	b := strings.TrimSpace(body)
@@ -225,6 +225,12 @@ func constValue(body string) string {
 	}
 	if v, ok := parseNum(b); ok {
 		return strconv.FormatInt(v, 10)
+	}
+	switch b {
+	case "true":
+		return "1" // #define IN_ATOMIC true
+	case "false":
+		return "0"
 	}
 	if strings.HasPrefix(b, "BIT(") && strings.HasSuffix(b, ")") {
 		if n, ok := parseNum(b[4 : len(b)-1]); ok && n >= 0 && n < 63 {

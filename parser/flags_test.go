@@ -99,6 +99,7 @@ func TestValueFacts(t *testing.T) {
 #define FLAG_B (1U << 3)
 #define TWICE 1
 #define TWICE 2
+#define IN_ATOMIC true
 static inline long sock_sndtimeo(const struct sock *sk, bool noblock)
 {
 	return noblock ? 0 : sk->sk_sndtimeo;
@@ -123,20 +124,20 @@ retry:
 	return err;
 }
 `)
-	if !slices.Equal(f.Consts, []string{"MSG_DONTWAIT=64", "FLAG_B=8"}) {
+	if !slices.Equal(f.Consts, []string{"MSG_DONTWAIT=64", "FLAG_B=8", "IN_ATOMIC=1"}) {
 		t.Errorf("Consts = %q", f.Consts)
 	}
 	if r := fn(t, f, "sock_sndtimeo").Ret; r != "noblock ? 0 : sk->sk_sndtimeo" {
 		t.Errorf("Ret = %q", r)
 	}
-	if w := fn(t, f, "attach").DerefWrites; !slices.Equal(w, []string{"timeo=13"}) {
+	if w := fn(t, f, "attach").DerefWrites; !slices.Equal(w, []string{"timeo=14"}) {
 		t.Errorf("DerefWrites = %q", w)
 	}
 	u := fn(t, f, "unicast")
 	if !slices.Equal(u.CallInits, []string{"err=attach(ssk, &timeo)", "timeo=sock_sndtimeo(ssk, nonblock)"}) {
 		t.Errorf("CallInits = %q", u.CallInits)
 	}
-	if !slices.Equal(u.Grown, []string{"timeo=@23"}) {
+	if !slices.Equal(u.Grown, []string{"timeo=@24"}) {
 		t.Errorf("Grown = %q", u.Grown)
 	}
 }
