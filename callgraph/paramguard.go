@@ -829,10 +829,58 @@ func (p *Program) memberAt(f *Func, si int32, arg, field string, zmap map[string
 		return p.memberValue(f, si, a, field, env)
 	}
 	z, ok := zmap[a]
-	if !ok || p.changedBefore(f, si, a, firstMember(field), true) {
+	if !ok {
+		return p.retMember(f, si, a, field, env)
+	}
+	if p.changedBefore(f, si, a, firstMember(field), true) {
 		return ""
 	}
 	return p.memberValue(z.fn, z.site, z.arg, field, z.env)
+}
+
+// retMember returns the value member field of what the local pointer
+// name points at holds at site si of f, when the local stores one call's
+// result and that callee sets the member from a parameter on its way out
+// (parser.Func.RetStores): `r = alloc_and_get_request(cqp, false)` gives
+// r->waiting false. Neither f itself nor a call given the pointer before
+// si may change the member. "" when unknown.
+func (p *Program) retMember(f *Func, si int32, name, field string, env map[string]string) string {
+	if !isIdentText(name) || field != firstMember(field) {
+		return ""
+	}
+	call := ""
+	for _, c := range f.Src.CallInits {
+		if n, v, ok := strings.Cut(c, "="); ok && n == name {
+			call = v
+		}
+	}
+	open := strings.IndexByte(call, '(')
+	if open <= 0 {
+		return ""
+	}
+	for _, w := range f.Src.ParamWrites {
+		if n, mems, _ := strings.Cut(w, "="); n == name && (mems == "*" || slices.Contains(strings.Split(mems, "|"), field)) {
+			return ""
+		}
+	}
+	ids := p.Resolve(strings.TrimSpace(call[:open]), f.File)
+	if len(ids) != 1 {
+		return ""
+	}
+	j := -1
+	for _, rs := range p.Funcs[ids[0]].Src.RetStores {
+		if m, idx, ok := strings.Cut(rs, "="); ok && m == field {
+			j, _ = strconv.Atoi(idx)
+		}
+	}
+	args := parser.SplitArgs([]byte(call[open:]))
+	if j < 0 || j >= len(args) || p.changedBefore(f, si, name, field, true) {
+		return ""
+	}
+	if v := substitute(args[j], env); p.isConstArg(v) {
+		return v
+	}
+	return ""
 }
 
 // passedBefore reports whether a call of f before site si is given name

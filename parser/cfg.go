@@ -47,6 +47,7 @@ func (x *extractor) buildCFG(f *Func, body *sitter.Node) {
 	f.Ret = b.retExpr(body)
 	f.DerefWrites = b.derefWrites(body)
 	f.ParamWrites = b.paramWrites(body)
+	f.RetStores = b.retStores(body)
 }
 
 func (b *builder) add(n Node) int32 {

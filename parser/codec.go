@@ -123,6 +123,7 @@ func encodeFile(f *File) []byte {
 		e.strList(fn.DerefWrites)
 		e.strList(fn.ParamWrites)
 		e.strList(fn.ParamSets)
+		e.strList(fn.RetStores)
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -309,6 +310,7 @@ func decodeFile(data []byte) (*File, error) {
 			fn.Grown, fn.MemberVals = d.strList(), d.strList()
 			fn.Ret, fn.CallInits, fn.DerefWrites = d.s(), d.strList(), d.strList()
 			fn.ParamWrites, fn.ParamSets = d.strList(), d.strList()
+			fn.RetStores = d.strList()
 			nn := d.n()
 			fn.Nodes = make([]Node, nn)
 			for j := range fn.Nodes {

@@ -82,6 +82,9 @@ func (f *File) compact() {
 		for j := range fn.CallInits {
 			fn.CallInits[j] = in.get(fn.CallInits[j])
 		}
+		for j := range fn.RetStores {
+			fn.RetStores[j] = in.get(fn.RetStores[j])
+		}
 		for j := range fn.ParamSets {
 			fn.ParamSets[j] = in.get(fn.ParamSets[j])
 		}

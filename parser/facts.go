@@ -84,6 +84,9 @@ type Func struct {
 	// ParamWrites are the members of what pointer parameters point at
 	// that the body may change: "p=m1|m2", "p=*" (see paramWrites).
 	ParamWrites []string
+	// RetStores are the members of the returned object the body sets
+	// from a parameter: "m=index" (see retStores).
+	RetStores []string
 }
 
 // Annot is a sparse lock annotation on a function definition.

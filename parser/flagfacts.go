@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -342,7 +343,7 @@ func (b *builder) callInits(body *sitter.Node) []string {
 	text := b.x.src[body.StartByte():body.EndByte()]
 	var out []string
 	for _, v := range b.f.Locals {
-		if v.Name == "" || v.Init != "" || v.Ptr != 0 {
+		if v.Name == "" || v.Init != "" {
 			continue
 		}
 		call := ""
@@ -434,8 +435,9 @@ func hasCallInit(inits []string, name string) bool {
 	return false
 }
 
-// paramWrites lists, for each pointer parameter, the members of what it
-// points at that the body may change itself: `p->m = x`, `p->m |= x`,
+// paramWrites lists, for each pointer parameter (and each pointer local
+// set from one call), the members of what it points at that the body may
+// change itself: `p->m = x`, `p->m |= x`,
 // `p->m++`, `&p->m` given anywhere but to a bit test, a bit operation
 // on `p->m`; "p=*" when the whole object may change or the pointer is
 // stored or changed (`*p = x`, `q = p`, `p = q`, `(void *)p` given to a
@@ -444,10 +446,20 @@ func hasCallInit(inits []string, name string) bool {
 func (b *builder) paramWrites(body *sitter.Node) []string {
 	text := b.x.src[body.StartByte():body.EndByte()]
 	var out []string
-	for _, v := range b.f.Params {
+	// the pointer parameters, and the pointer locals that store one
+	// call's result (whose one assignment is that call, not a change)
+	vars := append([]Var(nil), b.f.Params...)
+	nparams := len(vars)
+	for _, l := range b.f.Locals {
+		if l.Ptr > 0 && hasCallInit(b.f.CallInits, l.Name) {
+			vars = append(vars, l)
+		}
+	}
+	for vi, v := range vars {
 		if v.Name == "" || v.Ptr == 0 {
 			continue
 		}
+		isLocal := vi >= nparams
 		var mems []string
 		all := false
 		eachUse(text, v.Name, func(u varUse) bool {
@@ -490,6 +502,9 @@ func (b *builder) paramWrites(body *sitter.Node) []string {
 					mems = appendOnce(mems, mem) // set_bit(X, p->bitmap)
 				}
 				return true
+			}
+			if isLocal && u.kind == useAssign && !derefAt(text, u.at) {
+				return true // the local's one assignment: its call
 			}
 			if derefAt(text, u.at) || u.kind != useRead {
 				all = true // *p = x, p = q, &p
@@ -577,4 +592,114 @@ func memberWritten(text []byte, e int) bool {
 		}
 	}
 	return false
+}
+
+var returnRe = regexp.MustCompile(`\breturn\s+([A-Za-z_]\w*)\s*;`)
+
+// retStores finds, for a function that returns one local pointer R (or
+// NULL), the members of *R it sets from a parameter on the way out at
+// the body's top level: `cqp_request->waiting = wait;` before `return
+// cqp_request;`, as "waiting=1" (the parameter's index). A caller's
+// `r = f(..., false)` then has r->waiting false.
+func (b *builder) retStores(body *sitter.Node) []string {
+	if len(b.f.Params) == 0 || b.f.ReturnType == "" {
+		return nil
+	}
+	text := b.x.src[body.StartByte():body.EndByte()]
+	ret := ""
+	for _, m := range returnRe.FindAllSubmatch(text, -1) {
+		name := string(m[1])
+		switch {
+		case name == "NULL":
+		case ret == "" || ret == name:
+			ret = name
+		default:
+			return nil
+		}
+	}
+	if ret == "" || !strings.Contains(string(text), "return") {
+		return nil
+	}
+	local := false
+	for _, v := range b.f.Locals {
+		local = local || v.Name == ret && v.Ptr > 0
+	}
+	if !local {
+		return nil
+	}
+	// returns of anything else (`return ERR_PTR(...)`, `return p->x`)
+	if strings.Count(string(text), "return") != len(returnRe.FindAll(text, -1)) {
+		return nil
+	}
+	count := map[string]int{}
+	vals := map[string]int{}
+	var order []string
+	eachUse(text, ret, func(u varUse) bool {
+		j := u.end
+		if u.kind != useRead || j+1 >= len(text) || text[j] != '-' || text[j+1] != '>' {
+			return true
+		}
+		m := j + 2
+		e := m
+		for e < len(text) && isWordByte(text[e]) {
+			e++
+		}
+		mem := string(text[m:e])
+		k := e
+		for k < len(text) && (text[k] == ' ' || text[k] == '\t') {
+			k++
+		}
+		if k >= len(text) || text[k] != '=' || k+1 < len(text) && text[k+1] == '=' {
+			if memberWritten(text, e) {
+				count[mem] += 2 // changed another way
+			}
+			return true
+		}
+		count[mem]++
+		if _, seen := vals[mem]; !seen {
+			order = append(order, mem)
+		}
+		vals[mem] = -1
+		end := bytes.IndexByte(text[k+1:], ';')
+		if end < 0 || !topLevelStmt(text, u.at) {
+			return true
+		}
+		rhs := strings.TrimSpace(string(text[k+1 : k+1+end]))
+		for i, p := range b.f.Params {
+			if p.Name == rhs && !slices.Contains(b.f.AssignedParams, rhs) {
+				vals[mem] = i
+			}
+		}
+		return true
+	})
+	var out []string
+	for _, mem := range order {
+		if count[mem] == 1 && vals[mem] >= 0 {
+			out = append(out, mem+"="+strconv.Itoa(vals[mem]))
+		}
+	}
+	return out
+}
+
+// topLevelStmt reports whether the statement starting at text[at] is at
+// the body's top level (brace depth 1) and not the branch of an if or
+// else without braces.
+func topLevelStmt(text []byte, at int) bool {
+	depth := 0
+	for i := 0; i < at; i++ {
+		switch text[i] {
+		case '{':
+			depth++
+		case '}':
+			depth--
+		}
+	}
+	if depth != 1 {
+		return false
+	}
+	k := at - 1
+	for k >= 0 && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n' || text[k] == '\r') {
+		k--
+	}
+	return k >= 0 && (text[k] == ';' || text[k] == '{' || text[k] == '}')
 }

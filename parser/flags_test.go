@@ -164,3 +164,28 @@ func TestParamWrites(t *testing.T) {
 		t.Errorf("ParamWrites = %q, want %q", got, want)
 	}
 }
+
+func TestRetStores(t *testing.T) {
+	f := parse(t, `struct req *alloc_req(struct pool *cqp, bool wait, int cnt)
+{
+	struct req *r = NULL;
+
+	if (!list_empty(&cqp->avail))
+		r = list_first_entry(&cqp->avail, struct req, list);
+	if (!r) {
+		r = kzalloc(sizeof(*r), GFP_ATOMIC);
+		if (r && wait)
+			r->dyn = wait;
+	}
+	if (!r)
+		return NULL;
+	r->waiting = wait;
+	r->count = cnt;
+	r->count++;
+	return r;
+}
+`)
+	if got := fn(t, f, "alloc_req").RetStores; !slices.Equal(got, []string{"waiting=1"}) {
+		t.Errorf("RetStores = %q", got)
+	}
+}
