@@ -352,7 +352,9 @@ func (b *builder) callInits(body *sitter.Node) []string {
 			switch u.kind {
 			case useRead:
 			case useAddr:
-				ok = callArg(text, u.at)
+				// &p->m takes a member's address, not the local's
+				rest := bytes.TrimLeft(text[u.end:], " \t")
+				ok = callArg(text, u.at) || v.Ptr > 0 && bytes.HasPrefix(rest, []byte("->"))
 			case useAssign:
 				end := bytes.IndexByte(text[u.rhs:], ';')
 				if call != "" || end < 0 || end > 120 {
