@@ -77,26 +77,13 @@ func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 		tf := p.Funcs[t]
 		return tf.ViaAny[e] >= 0 && !tf.Barrier
 	}
-	allowed := func(g *Func, j int32, s *Site, t int32) bool {
-		if !s.Indirect {
-			return true
-		}
-
-		if p.fileComp[g.File] == origin && !optionalOp(g, s) {
-			if owner := p.siteOwner[SiteRef{g.ID, j}]; owner != "" {
-				if sf, ok := p.structFile[owner]; ok && sf >= 0 && p.fileComp[sf] == origin {
-					return true
-				}
-			}
-		}
-		// (that every candidate blocks is no proof: the object may carry
-		// none, as chip_bus_lock() calls irq_bus_lock only if set)
-		return false
+	allowed := func(g *Func, j int32, s *Site) bool {
+		return !s.Indirect || p.boundHop(origin, g, j, s)
 	}
 	par := map[int32]SiteRef{}
 	var queue []int32
 	for _, t := range s.Targets {
-		if _, seen := par[t]; !seen && t != f.ID && canEnter(t) && allowed(f, si, s, t) {
+		if _, seen := par[t]; !seen && t != f.ID && canEnter(t) && allowed(f, si, s) {
 			par[t] = SiteRef{f.ID, si}
 			queue = append(queue, t)
 		}
@@ -133,7 +120,7 @@ func (p *Program) BoundEffectPath(f *Func, si int32, e Effect) []SiteRef {
 				continue
 			}
 			for _, t := range sj.Targets {
-				if _, seen := par[t]; seen || t == f.ID || !canEnter(t) || !allowed(g, int32(j), sj, t) {
+				if _, seen := par[t]; seen || t == f.ID || !canEnter(t) || !allowed(g, int32(j), sj) {
 					continue
 				}
 				par[t] = SiteRef{gid, int32(j)}
@@ -292,6 +279,24 @@ func optionalOp(g *Func, s *Site) bool {
 		}
 	}
 	return false
+}
+
+// boundHop reports whether the indirect call at site j of g binds to its
+// targets for a context held by component origin: origin makes the call
+// through a struct type it defines itself, and the operation is not an
+// optional one tested before use. (That every candidate blocks is no
+// proof: the object may carry none, as chip_bus_lock() calls
+// irq_bus_lock only if set.)
+func (p *Program) boundHop(origin int32, g *Func, j int32, s *Site) bool {
+	if p.fileComp[g.File] != origin || optionalOp(g, s) {
+		return false
+	}
+	owner := p.siteOwner[SiteRef{g.ID, j}]
+	if owner == "" {
+		return false
+	}
+	sf, ok := p.structFile[owner]
+	return ok && sf >= 0 && p.fileComp[sf] == origin
 }
 
 // otherArches are the architectures fileView tries, after the scanned

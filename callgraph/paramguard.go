@@ -76,28 +76,13 @@ func isAddrConst(s string) bool {
 	return strings.HasPrefix(s, "&") && isIdentText(strings.TrimSpace(s[1:]))
 }
 
+// negation pairs each test with its opposite.
+var negation = [...]uint8{pgTruthy: pgFalsy, pgFalsy: pgTruthy, pgHas: pgLacks, pgLacks: pgHas,
+	pgEq: pgNe, pgNe: pgEq, pgGtZero: pgLeZero, pgLeZero: pgGtZero, pgLtZero: pgGeZero, pgGeZero: pgLtZero}
+
 func (g ParamGuard) negate() ParamGuard {
-	switch g.Test {
-	case pgTruthy:
-		g.Test = pgFalsy
-	case pgFalsy:
-		g.Test = pgTruthy
-	case pgHas:
-		g.Test = pgLacks
-	case pgLacks:
-		g.Test = pgHas
-	case pgEq:
-		g.Test = pgNe
-	case pgNe:
-		g.Test = pgEq
-	case pgGtZero:
-		g.Test = pgLeZero
-	case pgLeZero:
-		g.Test = pgGtZero
-	case pgLtZero:
-		g.Test = pgGeZero
-	case pgGeZero:
-		g.Test = pgLtZero
+	if int(g.Test) < len(negation) && negation[g.Test] != 0 {
+		g.Test = negation[g.Test]
 	}
 	return g
 }

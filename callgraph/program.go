@@ -198,6 +198,7 @@ type Program struct {
 	// whether it registers a threaded IRQ handler
 	mayWriteMemo map[mayWriteKey]bool
 	threadedComp map[int32]bool
+	retMemo      map[retKey]int32 // see retCallee
 	// globalDefs: how many .c files define a global of each name (more
 	// than one: file-static variables of the same name)
 	globalDefs map[string]int

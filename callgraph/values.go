@@ -91,14 +91,11 @@ func (p *Program) evalCall(caller *Func, call string, env map[string]string, dep
 	if open <= 0 || depth > 3 {
 		return ""
 	}
-	ids := p.Resolve(strings.TrimSpace(call[:open]), caller.File)
-	if len(ids) != 1 {
+	id := p.retCallee(caller.File, strings.TrimSpace(call[:open]))
+	if id < 0 {
 		return ""
 	}
-	callee := p.Funcs[ids[0]]
-	if callee.Src.Ret == "" {
-		return ""
-	}
+	callee := p.Funcs[id]
 	args := parser.SplitArgs([]byte(call[open:]))
 	bind := map[string]string{}
 	for i, prm := range callee.Src.Params {
@@ -109,6 +106,31 @@ func (p *Program) evalCall(caller *Func, call string, env map[string]string, dep
 		}
 	}
 	return p.evalExpr(callee, callee.Src.Ret, bind, depth)
+}
+
+// retCallee returns the one definition a call to name from file fi
+// reaches when it is a one-return function (-1 otherwise), cached: the
+// path check asks it for every call-initialised local of every caller on
+// every witness.
+func (p *Program) retCallee(fi int32, name string) int32 {
+	key := retKey{fi, name}
+	if id, ok := p.retMemo[key]; ok {
+		return id
+	}
+	id := int32(-1)
+	if ids := p.Resolve(name, fi); len(ids) == 1 && p.Funcs[ids[0]].Src.Ret != "" {
+		id = ids[0]
+	}
+	if p.retMemo == nil {
+		p.retMemo = map[retKey]int32{}
+	}
+	p.retMemo[key] = id
+	return id
+}
+
+type retKey struct {
+	file int32
+	name string
 }
 
 // evalExpr evaluates an expression of f with some names bound to

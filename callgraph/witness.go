@@ -160,23 +160,7 @@ func (p *Program) AltEffectPath(f *Func, si int32, e Effect, direct, bound bool,
 		return v >= 0 && !tf.Barrier
 	}
 	allowed := func(g *Func, j int32, s *Site) bool {
-		if !s.Indirect {
-			return true
-		}
-		if direct {
-			return false
-		}
-		if !bound {
-			return true
-		}
-		if p.fileComp[g.File] == origin && !optionalOp(g, s) {
-			if owner := p.siteOwner[SiteRef{g.ID, j}]; owner != "" {
-				if sf, ok := p.structFile[owner]; ok && sf >= 0 && p.fileComp[sf] == origin {
-					return true
-				}
-			}
-		}
-		return false
+		return !s.Indirect || !direct && (!bound || p.boundHop(origin, g, j, s))
 	}
 	// a walk over chains, not functions: a function may be entered again
 	// through another caller (up to maxAltEntries times), so the same sink

@@ -188,9 +188,25 @@ func isCallText(s string) bool {
 // closeAt returns the index of the bracket closing the one at s[i]
 // (-1 when unbalanced), skipping string and character literals.
 func closeAt(s string, i int) int {
+	at := -1
+	scanCode(s, i, func(j, depth int) bool {
+		if depth == 0 && strings.IndexByte(")]}", s[j]) >= 0 {
+			at = j
+			return false
+		}
+		return true
+	})
+	return at
+}
+
+// scanCode calls visit with each byte of s from index from on that lies
+// outside string and character literals, and the bracket depth after it
+// (an opening bracket counts in, a closing one out), until visit returns
+// false.
+func scanCode[T ~string | ~[]byte](s T, from int, visit func(i, depth int) bool) {
 	depth := 0
 	var quote byte
-	for j := i; j < len(s); j++ {
+	for j := from; j < len(s); j++ {
 		c := s[j]
 		if quote != 0 {
 			if c == '\\' {
@@ -203,16 +219,16 @@ func closeAt(s string, i int) int {
 		switch c {
 		case '"', '\'':
 			quote = c
+			continue
 		case '(', '[', '{':
 			depth++
 		case ')', ']', '}':
 			depth--
-			if depth == 0 {
-				return j
-			}
+		}
+		if !visit(j, depth) {
+			return
 		}
 	}
-	return -1
 }
 
 // constValue reads an object-like macro's body as a number: `0x40`,

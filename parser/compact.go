@@ -53,16 +53,16 @@ func (f *File) compact() {
 		}
 		return s
 	}
+	// lists of names, interned in place
+	list := func(xs ...[]string) {
+		for _, l := range xs {
+			for i := range l {
+				l[i] = in.get(l[i])
+			}
+		}
+	}
 	f.Globals = vars(f.Globals)
-	for i := range f.Consts {
-		f.Consts[i] = in.get(f.Consts[i])
-	}
-	for i := range f.Aliases {
-		f.Aliases[i] = in.get(f.Aliases[i])
-	}
-	for i := range f.Macros {
-		f.Macros[i] = in.get(f.Macros[i])
-	}
+	list(f.Consts, f.Aliases, f.Macros)
 	for i := range f.Structs {
 		f.Structs[i].Name = in.get(f.Structs[i].Name)
 		f.Structs[i].Fields = vars(f.Structs[i].Fields)
@@ -75,40 +75,9 @@ func (f *File) compact() {
 		fn := &f.Funcs[i]
 		fn.Name = in.get(fn.Name)
 		fn.ReturnType = in.get(fn.ReturnType)
-		for j := range fn.OnceFlags {
-			fn.OnceFlags[j] = in.get(fn.OnceFlags[j])
-		}
 		fn.Ret = in.get(fn.Ret)
-		for j := range fn.CallInits {
-			fn.CallInits[j] = in.get(fn.CallInits[j])
-		}
-		for j := range fn.RetStores {
-			fn.RetStores[j] = in.get(fn.RetStores[j])
-		}
-		for j := range fn.ParamSets {
-			fn.ParamSets[j] = in.get(fn.ParamSets[j])
-		}
-		for j := range fn.ParamWrites {
-			fn.ParamWrites[j] = in.get(fn.ParamWrites[j])
-		}
-		for j := range fn.DerefWrites {
-			fn.DerefWrites[j] = in.get(fn.DerefWrites[j])
-		}
-		for j := range fn.Grown {
-			fn.Grown[j] = in.get(fn.Grown[j])
-		}
-		for j := range fn.MemberVals {
-			fn.MemberVals[j] = in.get(fn.MemberVals[j])
-		}
-		for j := range fn.MemberSets {
-			fn.MemberSets[j] = in.get(fn.MemberSets[j])
-		}
-		for j := range fn.MultiAssigned {
-			fn.MultiAssigned[j] = in.get(fn.MultiAssigned[j])
-		}
-		for j := range fn.AssignedParams {
-			fn.AssignedParams[j] = in.get(fn.AssignedParams[j])
-		}
+		list(fn.OnceFlags, fn.CallInits, fn.RetStores, fn.ParamSets, fn.ParamWrites, fn.DerefWrites,
+			fn.Grown, fn.MemberVals, fn.MemberSets, fn.MultiAssigned, fn.AssignedParams)
 		fn.Params = vars(fn.Params)
 		fn.Locals = vars(fn.Locals)
 		nodes := make([]Node, len(fn.Nodes))

@@ -71,7 +71,7 @@ type Func struct {
 	// lose named bits, with those bits: "flags=X|Y" (see grownFlags).
 	Grown []string
 	// MemberVals are the members of zero-started struct locals whose
-	// value the body fixes (see memberVals).
+	// value the body fixes (see memberFacts).
 	MemberVals []string
 	// Ret is the expression of a body that is one return statement.
 	Ret string

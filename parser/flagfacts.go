@@ -178,7 +178,7 @@ func (b *builder) grownFlags(body *sitter.Node) []string {
 	return out
 }
 
-// memberVals summarises, for each struct local with a zeroed start (an
+// memberFacts summarises, for each struct local with a zeroed start (an
 // initializer, or memset), the members whose value the body fixes: at
 // most one plain assignment of a short value (`p.flags = ramrod_flags;`)
 // and otherwise only named bits gained or lost (`p.flags |= X`,
@@ -187,7 +187,11 @@ func (b *builder) grownFlags(body *sitter.Node) []string {
 // of that assignment (before it the member is still zero) and the bits
 // that may change. A member the body changes any other way has no entry
 // (MemberSets still names it).
-func (b *builder) memberVals(body *sitter.Node) []string {
+//
+// sets lists, in the same scan, the members of those locals the body may
+// set at all (Func.MemberSets): an assignment, a compound assignment, or
+// a nested member or element behind it.
+func (b *builder) memberFacts(body *sitter.Node) (sets, out []string) {
 	text := b.x.src[body.StartByte():body.EndByte()]
 	row0 := int(body.StartPoint().Row) + 1
 	type mv struct {
@@ -197,9 +201,8 @@ func (b *builder) memberVals(body *sitter.Node) []string {
 		bad  bool
 		n    int
 	}
-	var out []string
 	for _, v := range b.f.Locals {
-		if !strings.HasPrefix(v.Init, "{") || v.Ptr != 0 {
+		if !strings.HasPrefix(v.Init, "{") {
 			continue
 		}
 		mems := map[string]*mv{}
@@ -231,6 +234,14 @@ func (b *builder) memberVals(body *sitter.Node) []string {
 			for e < len(text) && (text[e] == ' ' || text[e] == '\t') {
 				e++
 			}
+			if e < len(text) && (text[e] == '=' && (e+1 >= len(text) || text[e+1] != '=') ||
+				e+1 < len(text) && text[e+1] == '=' && strings.IndexByte("+-|&^*/%", text[e]) >= 0 ||
+				text[e] == '.' || text[e] == '[') {
+				// (a nested member or an element counts as set too)
+				if s := v.Name + "." + name; !slices.Contains(sets, s) {
+					sets = append(sets, s)
+				}
+			}
 			switch {
 			case u.kind == useAddr:
 				kind, nr, ok := bitopAt(text, u.at, k)
@@ -249,7 +260,7 @@ func (b *builder) memberVals(body *sitter.Node) []string {
 				}
 				m.val = strings.TrimSpace(normSpace(text[e+1 : e+1+end]))
 				m.line = row0 + bytes.Count(text[:e], []byte("\n"))
-				if !constExpr(m.val) && !isIdentBytes(m.val) {
+				if !constExpr(m.val) && !isIdent(m.val) {
 					m.bad = true
 				}
 			case e+1 < len(text) && text[e] == '|' && text[e+1] == '=':
@@ -276,6 +287,9 @@ func (b *builder) memberVals(body *sitter.Node) []string {
 			}
 			return true
 		})
+		if v.Ptr != 0 {
+			continue // an array of pointers: no member values
+		}
 		for _, name := range order {
 			m := mems[name]
 			if m.bad || m.n == 0 && len(m.bits) == 0 {
@@ -284,7 +298,7 @@ func (b *builder) memberVals(body *sitter.Node) []string {
 			out = append(out, v.Name+"."+name+"\x00"+m.val+"\x00"+strconv.Itoa(m.line)+"\x00"+strings.Join(m.bits, "|"))
 		}
 	}
-	return out
+	return sets, out
 }
 
 // callArg reports whether the `&` at text[amp] starts an argument of a
@@ -295,18 +309,6 @@ func callArg(text []byte, amp int) bool {
 		k--
 	}
 	return k >= 0 && (text[k] == '(' || text[k] == ',')
-}
-
-func isIdentBytes(s string) bool {
-	if s == "" || s[0] >= '0' && s[0] <= '9' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !isWordByte(s[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 func appendOnce(xs []string, x string) []string {
@@ -397,16 +399,12 @@ func (b *builder) derefWrites(body *sitter.Node) []string {
 			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
 				j++
 			}
-			deref := k >= 0 && text[k] == '*' && (k == 0 || !isWordByte(text[k-1]) && text[k-1] != ')')
 			write := false
 			switch {
-			case deref:
-				write = j < len(text) && (text[j] == '=' && (j+1 >= len(text) || text[j+1] != '=') ||
-					j+1 < len(text) && text[j+1] == '=' && strings.IndexByte("+-|&^*/%", text[j]) >= 0 ||
-					j+1 < len(text) && (text[j] == '+' && text[j+1] == '+' || text[j] == '-' && text[j+1] == '-'))
-				if k >= 2 && (text[k-1] == '+' && text[k-2] == '+' || text[k-1] == '-' && text[k-2] == '-') {
-					write = true
-				}
+			case derefAt(text, u.at):
+				// *p = x, *p |= x, (*p)++ ... and ++*p
+				write = memberWritten(text, u.end) ||
+					k >= 2 && (text[k-1] == '+' && text[k-2] == '+' || text[k-1] == '-' && text[k-2] == '-')
 			case u.kind == useRead && k >= 0 && (text[k] == '(' || text[k] == ',') && j < len(text) && (text[j] == ',' || text[j] == ')'):
 				// given to a call (or a cast, or a macro): it may write,
 				// unless it only tests a bit

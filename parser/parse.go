@@ -529,33 +529,14 @@ func SplitArgs(b []byte) []string {
 		}
 	}
 	var out []string
-	depth := 0
 	start := 0
-	var quote byte
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if quote != 0 {
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-			continue
+	scanCode(b, 0, func(i, depth int) bool {
+		if b[i] == ',' && depth == 0 {
+			out = append(out, normSpace(b[start:i]))
+			start = i + 1
 		}
-		switch c {
-		case '"', '\'':
-			quote = c
-		case '(', '[', '{':
-			depth++
-		case ')', ']', '}':
-			depth--
-		case ',':
-			if depth == 0 {
-				out = append(out, normSpace(b[start:i]))
-				start = i + 1
-			}
-		}
-	}
+		return true
+	})
 	if last := normSpace(b[start:]); last != "" || len(out) > 0 {
 		out = append(out, last)
 	}

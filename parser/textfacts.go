@@ -314,7 +314,7 @@ func (b *builder) designated(list *sitter.Node) string {
 			if val != nil {
 				// a constant or a plain name is kept with the member:
 				// `.flags = CMD_ASYNC`, `.flags = flags`
-				if v := strings.TrimSpace(normSpace([]byte(b.x.text(val)))); len(v) <= 48 && (constExpr(v) || isIdentBytes(v)) {
+				if v := strings.TrimSpace(normSpace([]byte(b.x.text(val)))); len(v) <= 48 && (constExpr(v) || isIdent(v)) {
 					name += "=" + v
 				}
 			}
@@ -334,54 +334,6 @@ func zeroLiteral(s string) bool {
 		return true
 	}
 	return false
-}
-
-// memberSets lists the `local.member` assignments of a body (`cmd.data =
-// &data;`), for locals with a struct initializer.
-func (b *builder) memberSets(body *sitter.Node) []string {
-	var out []string
-	text := b.x.src[body.StartByte():body.EndByte()]
-	for _, v := range b.f.Locals {
-		if !strings.HasPrefix(v.Init, "{") {
-			continue
-		}
-		for off := 0; ; {
-			i := bytes.Index(text[off:], []byte(v.Name))
-			if i < 0 {
-				break
-			}
-			i += off
-			off = i + len(v.Name)
-			if i > 0 && (isWordByte(text[i-1]) || text[i-1] == '.' || text[i-1] == '>') {
-				continue
-			}
-			j := off
-			for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
-				j++
-			}
-			if j >= len(text) || text[j] != '.' {
-				continue
-			}
-			j++
-			k := j
-			for k < len(text) && isWordByte(text[k]) {
-				k++
-			}
-			m := k
-			for m < len(text) && (text[m] == ' ' || text[m] == '\t') {
-				m++
-			}
-			if k > j && m < len(text) && (text[m] == '=' && (m+1 >= len(text) || text[m+1] != '=') ||
-				m+1 < len(text) && text[m+1] == '=' && strings.IndexByte("+-|&^*/%", text[m]) >= 0 ||
-				text[m] == '.' || text[m] == '[') {
-				// (a nested member or an element counts as set too)
-				if s := v.Name + "." + string(text[j:k]); !slices.Contains(out, s) {
-					out = append(out, s)
-				}
-			}
-		}
-	}
-	return out
 }
 
 func constExpr(s string) bool {

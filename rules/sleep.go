@@ -112,6 +112,7 @@ type sleepWitness struct {
 	sleeper string // the blocking primitive the chain ends at
 	direct  bool   // through direct calls only
 	unbound bool   // through a function pointer no module binds (see BoundEffectPath)
+	dropped string // why the values rule the chain out ("" when they do not)
 }
 
 // witnessSleep finds the chain from site si of f to a blocking primitive:
@@ -135,11 +136,11 @@ func witnessSleep(p *callgraph.Program, f *callgraph.Func, si int32) (w sleepWit
 			w.unbound = true
 		}
 	}
-	if p.Contradiction(w.path) != "" {
+	if w.dropped = p.Contradiction(w.path); w.dropped != "" {
 		// the values this chain carries rule it out: another chain to
 		// the same blocking call may not
 		if alt := p.AltEffectPath(f, si, callgraph.EffSleep, w.direct, !w.direct && !w.unbound, 6, w.path[len(w.path)-1]); alt != nil {
-			w.path = alt
+			w.path, w.dropped = alt, ""
 		}
 	}
 	if !p.EndsInEffect(w.path, callgraph.EffSleep) {
@@ -159,7 +160,7 @@ func (w sleepWitness) severity(p *callgraph.Program, extraWeak bool) (sev Severi
 	if !w.direct {
 		sev, how = Warning, " through a function pointer"
 	}
-	isWeak, dropped := weak(p, w.path, maxAtomicDepth)
+	isWeak, dropped := len(w.path) > maxAtomicDepth, w.dropped
 	if dropped == "" && len(w.path) > 0 {
 		dropped = p.IRQThreadWait(p.Funcs[w.path[0].Func], w.path)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,13 +13,7 @@ import (
 // definition that configuration links, and its architecture is --arch.
 func TestKconfigRestricts(t *testing.T) {
 	root := t.TempDir()
-	write := func(rel, text string) {
-		p := filepath.Join(root, rel)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := treeWriter(t, root)
 	write("Makefile", "obj-y += drivers/ lib/\n")
 	write("Kconfig", "mainmenu \"test\"\nconfig DRV_A\n\ttristate \"a\"\nconfig DRV_B\n\ttristate \"b\"\nconfig SLOW_FLUSH\n\tbool \"slow\"\n")
 	write("include/linux/dev.h", "struct dev {\n\tspinlock_t lock;\n};\nvoid dev_flush(struct dev *d);\n")

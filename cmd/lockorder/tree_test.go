@@ -12,13 +12,7 @@ import (
 // what lies in that folder; --no-tree builds from the folder alone.
 func TestTreeContext(t *testing.T) {
 	root := t.TempDir()
-	write := func(rel, text string) {
-		p := filepath.Join(root, rel)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := treeWriter(t, root)
 	write("Makefile", "obj-y += kernel/ drivers/\n")
 	write("Kconfig", "mainmenu \"test\"\n")
 	write("include/linux/widget.h", "struct widget {\n\tspinlock_t lock;\n\tint n;\n};\nvoid widget_settle(struct widget *w);\n")
@@ -36,5 +30,16 @@ func TestTreeContext(t *testing.T) {
 	}
 	if code, _, errs := runCLI("scan", "--progress", "never", "--tree", dir, dir); code != 2 || !strings.Contains(errs, "not a kernel tree") {
 		t.Errorf("--tree on a non-tree: exit %d, %q", code, errs)
+	}
+}
+
+// treeWriter returns a function writing a file of a test tree at root.
+func treeWriter(t *testing.T, root string) func(rel, text string) {
+	return func(rel, text string) {
+		p := filepath.Join(root, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
