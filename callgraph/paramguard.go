@@ -896,7 +896,7 @@ func (p *Program) changedBefore(f *Func, si int32, name, mem string, ptr bool) b
 	for k := int32(0); k < si && int(k) < len(f.Sites); k++ {
 		s := &f.Sites[k]
 		n := &f.Src.Nodes[s.Node]
-		if !ptr && (n.Callee == "memset" || isBitop(n.Callee)) {
+		if !ptr && (n.Callee == "memset" || parser.IsBitop(n.Callee)) {
 			continue
 		}
 		for ai, x := range n.Args {
@@ -959,12 +959,6 @@ func firstMember(field string) string {
 		return field[:i]
 	}
 	return field
-}
-
-// isBitop: the bit operations whose effect on a flag word the parser's
-// facts record (set_bit(), __clear_bit(), test_bit(), ...).
-func isBitop(name string) bool {
-	return strings.HasSuffix(name, "_bit") || strings.HasSuffix(name, "_bit_lock") || strings.HasSuffix(name, "_bit_unlock") || name == "test_bit_acquire"
 }
 
 // memberValue returns the value of member field (the first of a member

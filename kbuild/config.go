@@ -133,9 +133,15 @@ func (t *Tree) InConfig(p, arch string) bool {
 
 // archDirOf returns A for a path with an arch/A/ directory in it.
 func archDirOf(p string) string {
-	i := strings.Index(p, "arch/")
-	if i < 0 || i > 0 && p[i-1] != '/' {
-		return ""
+	for off := 0; ; {
+		i := strings.Index(p[off:], "arch/")
+		if i < 0 {
+			return ""
+		}
+		i += off
+		if i == 0 || p[i-1] == '/' {
+			return archDir(p[i:])
+		}
+		off = i + len("arch/") // a directory whose name ends in "arch"
 	}
-	return archDir(p[i:])
 }

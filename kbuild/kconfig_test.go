@@ -96,3 +96,16 @@ config USES_UML
 			tr.Buildable(root+"/drivers/bus.c", "x86"), tr.Buildable(root+"/drivers/bus.c", "arm64"), tr.Buildable(root+"/drivers/pcidrv.c", "x86"))
 	}
 }
+
+func TestArchDirOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"arch/arm64/mm/ioremap.c":                               "arm64",
+		"../fixtures/sleep-in-atomic-arch/arch/ia64/kernel/x.c": "ia64",
+		"drivers/foo-arch/bar.c":                                "",
+		"drivers/net/x.c":                                       "",
+	} {
+		if got := archDirOf(in); got != want {
+			t.Errorf("archDirOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -35,6 +35,10 @@ var bitops = map[string]bitopKind{
 	"clear_bit_unlock": bitClear, "__clear_bit_unlock": bitClear,
 }
 
+// IsBitop reports whether name is a bit operation whose effect on a flag
+// word the facts record (set_bit(), __clear_bit(), test_bit(), ...).
+func IsBitop(name string) bool { return bitops[name] != 0 }
+
 // bitopAt reads the bit operation whose address argument is the `&...`
 // expression at text[amp:end]: `__set_bit(NR, &x)` gives its kind and NR.
 // ok is false when the expression is not the second argument of a known
