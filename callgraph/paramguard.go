@@ -571,6 +571,12 @@ func (p *Program) Contradiction(path []SiteRef) string {
 			args[i] = substitute(a, env)
 		}
 		callee := p.Funcs[path[k+1].Func]
+		if _, cb := p.IsCallback(caller, path[k].Site, callee.ID); cb {
+			// called by the helper with its own arguments: nothing of
+			// the caller's values is known there
+			env, zmap = map[string]string{}, map[string]zref{}
+			continue
+		}
 		here := caller.Sites[path[k].Site].ParamGuards
 		why := func(g ParamGuard, v string) string {
 			return fmt.Sprintf("%s() reaches the next call only if %s, and %s() gives %s", callee.Src.Name, guardText(callee, g), caller.Src.Name, readableValue(v))
@@ -784,7 +790,7 @@ func (p *Program) fieldStores(g *Func, upto int32, field string, fn func(dst, sr
 			continue
 		}
 		n := &g.Src.Nodes[s.Node]
-		for _, t := range s.Targets {
+		for _, t := range s.ArgTargets() {
 			for _, ps := range p.paramStores[t] {
 				if ps.field == field && int(ps.dst) < len(n.Args) && int(ps.src) < len(n.Args) {
 					fn(n.Args[ps.dst], n.Args[ps.src])
@@ -903,10 +909,10 @@ func (p *Program) changedBefore(f *Func, si int32, name, mem string, ptr bool) b
 			x = strings.TrimSpace(x)
 			switch {
 			case x == whole:
-				if len(s.Targets) == 0 {
+				if len(s.ArgTargets()) == 0 {
 					return true
 				}
-				for _, t := range s.Targets {
+				for _, t := range s.ArgTargets() {
 					if p.mayWrite(t, ai, mem, 0) {
 						return true
 					}

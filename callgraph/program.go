@@ -91,9 +91,13 @@ type Site struct {
 	// Resolved says how an indirect call's targets were chosen
 	// (ResolvedType, ResolvedName).
 	Resolved uint8
-	Guarded  bool // under a sleep guard (gfpflags_allow_blocking(), ...)
-	BootCPU  bool // only on the boot CPU (`if (smp_processor_id() == 0)`)
-	NoFault  bool // pagefault_disable() in force: user accesses do not sleep
+	// CB is how many of the last Targets are functions the call hands
+	// a helper that calls them (see linkCallbacks): they do not take
+	// the call's arguments
+	CB      uint8
+	Guarded bool // under a sleep guard (gfpflags_allow_blocking(), ...)
+	BootCPU bool // only on the boot CPU (`if (smp_processor_id() == 0)`)
+	NoFault bool // pagefault_disable() in force: user accesses do not sleep
 	// Dropped is set when, on some path to the site, the function gave up
 	// context its caller set up (released a lock it did not take, enabled
 	// IRQs or preemption it did not disable). Effects reached from such a
@@ -202,6 +206,9 @@ type Program struct {
 	// globalDefs: how many .c files define a global of each name (more
 	// than one: file-static variables of the same name)
 	globalDefs map[string]int
+	// callbacks: how each callback target of a site was passed (see
+	// linkCallbacks)
+	callbacks map[SiteRef][]Callback
 
 	// Stats
 	DirectCalls, DirectResolved, IndirectCalls, IndirectResolved int
@@ -211,6 +218,9 @@ type Program struct {
 	// AliasCalls counts calls of macro aliases linked as calls of
 	// their target (see linkAliases).
 	AliasCalls int
+	// CallbackEdges counts functions passed as arguments linked as
+	// targets of the helper's call (see linkCallbacks).
+	CallbackEdges int
 	// Unbuildable counts candidate targets dropped because their file
 	// cannot be built with the caller's architecture (Kbuild + Kconfig).
 	Unbuildable int
@@ -292,6 +302,7 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 	p.linkStores()
 	p.link()
 	p.linkParamStores()
+	p.linkCallbacks()
 	p.analyze()
 	return p
 }

@@ -282,10 +282,10 @@ func (p *Program) mayWriteUncached(f *Func, name, mem string, depth int) bool {
 			if s.Prim != nil && len(s.Targets) == 0 {
 				continue
 			}
-			if len(s.Targets) == 0 {
+			if len(s.ArgTargets()) == 0 {
 				return true
 			}
-			for _, t := range s.Targets {
+			for _, t := range s.ArgTargets() {
 				if p.mayWrite(t, ai, mem, depth+1) {
 					return true
 				}

@@ -32,6 +32,11 @@ func (b *builder) iterCall(n *sitter.Node) *callInfo {
 	if !sym.has("call_expression", c) {
 		return nil
 	}
+	if last := n.Child(int(n.ChildCount()) - 1); last != nil && !last.IsNamed() && !last.IsMissing() && b.x.text(last) == ";" {
+		// a call of a function named like an iterator, not a loop:
+		// `bus_for_each_dev(bus, NULL, data, fn);`
+		return nil
+	}
 	calls := b.x.calls
 	s := c.StartByte()
 	i := sort.Search(len(calls), func(i int) bool { return calls[i].start >= s })

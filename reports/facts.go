@@ -42,7 +42,14 @@ func Facts(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, path str
 		case s.Indirect:
 			what = fmt.Sprintf("indirect ->%s (%d targets)", s.Callee, len(s.Targets))
 		default:
-			what = fmt.Sprintf("call %s (%d definitions)", s.Callee, len(s.Targets))
+			what = fmt.Sprintf("call %s (%d definitions)", s.Callee, len(s.ArgTargets()))
+			if s.CB > 0 {
+				var cbs []string
+				for _, t := range s.Targets[len(s.ArgTargets()):] {
+					cbs = append(cbs, p.Funcs[t].Src.Name)
+				}
+				what += ", which calls back " + strings.Join(cbs, ", ")
+			}
 		}
 		fmt.Fprintf(b, "  %d:%d %s", s.Line, s.Col, what)
 		var held []string
@@ -75,7 +82,7 @@ func Facts(b *strings.Builder, p *callgraph.Program, f *callgraph.Func, path str
 			fmt.Fprint(b, " | sleep-guarded")
 		}
 		b.WriteString("\n")
-		if n := len(p.ByName(s.Callee)); s.Prim == nil && (s.Indirect || n > 1 || n != len(s.Targets)) {
+		if n := len(p.ByName(s.Callee)); s.Prim == nil && (s.Indirect || n > 1 || n != len(s.ArgTargets())) {
 			// how the targets were chosen, and the candidates left out
 			how, notes := p.ExplainTargets(f, int32(si), 12)
 			fmt.Fprintf(b, "      targets %s\n", how)

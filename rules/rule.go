@@ -147,14 +147,22 @@ func (c *Context) ClassName(id int32) string { return c.P.Classes[id].Name }
 // CallSteps describes a witness chain of call sites.
 func (c *Context) CallSteps(path []callgraph.SiteRef) []Step {
 	var out []Step
-	for _, st := range path {
+	for k, st := range path {
 		if st.Site < 0 {
 			out = append(out, Step{Loc: c.FuncLoc(st.Func), Message: "in " + c.P.Funcs[st.Func].Src.Name + "()"})
 			continue
 		}
-		s := &c.P.Funcs[st.Func].Sites[st.Site]
-		out = append(out, Step{Loc: c.SiteLoc(st.Func, st.Site),
-			Message: fmt.Sprintf("%s() calls %s()", c.P.Funcs[st.Func].Src.Name, s.Callee)})
+		f := c.P.Funcs[st.Func]
+		s := &f.Sites[st.Site]
+		msg := fmt.Sprintf("%s() calls %s()", f.Src.Name, s.Callee)
+		if k+1 < len(path) {
+			if cb, ok := c.P.IsCallback(f, st.Site, path[k+1].Func); ok {
+				// a function handed to a helper that calls it
+				msg = fmt.Sprintf("%s() calls %s(), which calls %s() given as its %s", f.Src.Name, s.Callee,
+					c.P.Funcs[path[k+1].Func].Src.Name, cb.Param)
+			}
+		}
+		out = append(out, Step{Loc: c.SiteLoc(st.Func, st.Site), Message: msg})
 	}
 	return out
 }

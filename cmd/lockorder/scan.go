@@ -230,6 +230,7 @@ func printStats(w io.Writer, p *callgraph.Program, skipped []parser.Skipped, fs 
 	fmt.Fprintf(w, "indirect calls: %d, resolved through struct fields: %d (%.1f%%): %d by receiver type, %d by field name and arity\n",
 		p.IndirectCalls, p.IndirectResolved, pct(p.IndirectResolved, p.IndirectCalls),
 		p.IndirectBy[callgraph.ResolvedType], p.IndirectBy[callgraph.ResolvedName])
+	fmt.Fprintf(w, "functions passed to helpers that call them: %d linked as targets of the helper's call\n", p.CallbackEdges)
 	ty, unty := p.StoreCounts()
 	fmt.Fprintf(w, "function stores into struct fields: %d typed, %d untyped\n", ty, unty)
 	if kb := p.Kbuild(); kb != nil {
