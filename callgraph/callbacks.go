@@ -38,7 +38,7 @@ func (p *Program) paramCalls() map[int32]uint64 {
 			if !s.Indirect || f.Src.Nodes[s.Node].Indirect {
 				continue // not a call by a variable's name
 			}
-			if i := paramIndex(f, s.Callee); i >= 0 {
+			if i := paramNamed(f, s.Callee); i >= 0 {
 				bits |= 1 << uint(i)
 			}
 		}
@@ -74,7 +74,7 @@ func (p *Program) paramCalls() map[int32]uint64 {
 				if j >= maxParamBits || calls[g]&(1<<uint(j)) == 0 {
 					continue
 				}
-				if i := paramIndex(f, strings.TrimSpace(a)); i >= 0 {
+				if i := paramNamed(f, strings.TrimSpace(a)); i >= 0 {
 					bits |= 1 << uint(i)
 				}
 			}
@@ -87,8 +87,8 @@ func (p *Program) paramCalls() map[int32]uint64 {
 	return calls
 }
 
-// paramIndex returns the index of f's parameter named name (-1: none).
-func paramIndex(f *Func, name string) int {
+// paramNamed returns the index of f's parameter named name (-1: none).
+func paramNamed(f *Func, name string) int {
 	for i, v := range f.Src.Params {
 		if i >= maxParamBits {
 			break

@@ -46,7 +46,21 @@ func (p *Program) typeOf(t string) string {
 // cpu_stopper.lock; `&per_cpu(cpu_stopper, cpu).lock` too; a global
 // `foo_lock` is foo_lock. typed is false when the expression could not be
 // typed; the class is then the expression text prefixed with "~".
+//
+// A lock of a struct that many others embed by value (wait_queue_head,
+// sk_buff_head, a driver's own queue type) is one instance per embedding:
+// `&mlme->scanned_queue.lock` is mlme_priv.scanned_queue.lock, never the
+// lock of the command queue another struct embeds, and a global such
+// object's lock is named by the global (`&my_wq.lock` is my_wq.lock).
+// Code given only a pointer to the embedded struct (`&q->lock` with
+// `struct __queue *q`) names the struct's own class.
 func (p *Program) LockClass(f *Func, expr string) (class string, typed bool) {
+	return p.exprClass(f, expr, true)
+}
+
+// exprClass types a field expression; refine splits the lock of an
+// embedded struct by its embedding (see LockClass).
+func (p *Program) exprClass(f *Func, expr string, refine bool) (class string, typed bool) {
 	e := strings.TrimSpace(expr)
 	e = strings.TrimPrefix(e, "&")
 	e = stripParens(e)
@@ -99,14 +113,7 @@ func (p *Program) LockClass(f *Func, expr string) (class string, typed bool) {
 	}
 	if rest == "" {
 		if global != "" {
-			if _, own := p.fileGlob[f.File][global]; own && p.globalDefs[global] > 1 {
-				// one of several file-static locks of that name
-				// (scsi_dh_rdac.c's list_lock is not omap_dmm_tiler.c's):
-				// each is its own class
-				fp := p.Path(f)
-				return path.Join(path.Base(path.Dir(fp)), path.Base(fp)) + ":" + global, true
-			}
-			return global, true
+			return p.globalName(f, global), true
 		}
 		return "~" + f.Src.Name + ":" + e, false
 	}
@@ -115,6 +122,10 @@ func (p *Program) LockClass(f *Func, expr string) (class string, typed bool) {
 		return "~" + e, false
 	}
 	owner := p.typeOf(typ)
+	outer := "" // the struct.field embedding owner by value, if any
+	if len(fields) == 1 && p.isGlobalObject(f, base) {
+		outer = p.globalName(f, base)
+	}
 	for i, fl := range fields {
 		st, ok := p.structs[owner]
 		if !ok {
@@ -124,11 +135,18 @@ func (p *Program) LockClass(f *Func, expr string) (class string, typed bool) {
 			if _, ok := st[fl]; !ok {
 				return "~" + e, false
 			}
+			if refine && outer != "" && p.embedded(owner) {
+				return outer + "." + fl, true
+			}
 			return owner + "." + fl, true
 		}
 		v, ok := st[fl]
 		if !ok {
 			return "~" + e, false
+		}
+		outer = ""
+		if v.Ptr == 0 {
+			outer = owner + "." + fl
 		}
 		owner = p.typeOf(v.Type)
 	}
@@ -266,11 +284,54 @@ func splitFields(rest string) []string {
 	return out
 }
 
+// globalName names a global as a lock class: one of several file-static
+// globals of that name (scsi_dh_rdac.c's list_lock is not
+// omap_dmm_tiler.c's) is named with its file.
+func (p *Program) globalName(f *Func, g string) string {
+	if _, own := p.fileGlob[f.File][g]; own && p.globalDefs[g] > 1 {
+		fp := p.Path(f)
+		return path.Join(path.Base(path.Dir(fp)), path.Base(fp)) + ":" + g
+	}
+	return g
+}
+
+// isGlobalObject reports whether name is a global (not per-CPU) variable
+// as seen from f, and no parameter or local of f.
+func (p *Program) isGlobalObject(f *Func, name string) bool {
+	if _, ok := p.varsOf(f)[name]; ok {
+		return false
+	}
+	v, ok := p.lookupGlobal(f, name)
+	return ok && !v.PerCPU && v.Ptr == 0
+}
+
+// embedded reports whether struct type t is embedded by value in at least
+// two other struct types (an object many kinds of owner carry).
+func (p *Program) embedded(t string) bool {
+	if p.embedders == nil {
+		n := map[string]int{}
+		for name, fields := range p.structs {
+			seen := map[string]bool{}
+			for _, v := range fields {
+				if v.Ptr != 0 {
+					continue
+				}
+				if ft := p.typeOf(v.Type); ft != "" && ft != name && !seen[ft] {
+					seen[ft] = true
+					n[ft]++
+				}
+			}
+		}
+		p.embedders = n
+	}
+	return p.embedders[t] >= 2
+}
+
 // FieldOf types a struct-field expression as used in f (`&stable_node->hlist`
 // gives stable_node, hlist). ok is false for globals, locals and anything
 // that cannot be typed.
 func (p *Program) FieldOf(f *Func, expr string) (owner, field string, ok bool) {
-	c, typed := p.LockClass(f, expr)
+	c, typed := p.exprClass(f, expr, false)
 	if !typed {
 		return "", "", false
 	}

@@ -209,6 +209,9 @@ type Program struct {
 	// callbacks: how each callback target of a site was passed (see
 	// linkCallbacks)
 	callbacks map[SiteRef][]Callback
+	// embedders: per struct type, how many struct types embed it by
+	// value (see embedded)
+	embedders map[string]int
 
 	// Stats
 	DirectCalls, DirectResolved, IndirectCalls, IndirectResolved int
