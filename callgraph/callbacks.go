@@ -23,6 +23,9 @@ const maxParamBits = 64
 type Callback struct {
 	Helper string
 	Param  string
+	// LastRef: the helper calls it only when it drops the object's last
+	// reference ([effects] last_reference)
+	LastRef bool
 }
 
 // paramCalls returns, per function, the parameters it calls through
@@ -109,6 +112,10 @@ func (p *Program) linkCallbacks() {
 		return
 	}
 	p.callbacks = map[SiteRef][]Callback{}
+	lastRef := map[string]bool{}
+	for _, n := range p.K.Table.Effects.LastReference {
+		lastRef[n] = true
+	}
 	for _, f := range p.Funcs {
 		vars := p.varsOf(f)
 		for si := range f.Sites {
@@ -143,7 +150,7 @@ func (p *Program) linkCallbacks() {
 				for _, id := range p.Resolve(name, f.File) {
 					if !containsID(s.Targets, id) && !containsID(cbs, id) {
 						cbs = append(cbs, id)
-						how = append(how, Callback{Helper: s.Callee, Param: p.helperParam(s.Targets, calls, j)})
+						how = append(how, Callback{Helper: s.Callee, Param: p.helperParam(s.Targets, calls, j), LastRef: lastRef[s.Callee]})
 					}
 				}
 			}
@@ -222,4 +229,19 @@ func (p *Program) IsCallback(f *Func, si int32, t int32) (Callback, bool) {
 		}
 	}
 	return Callback{}, false
+}
+
+// LastRefHop returns the helper through which a chain goes only when it
+// drops an object's last reference ("" when none does): a kref_put()
+// whose release sleeps sleeps only if this put is the last.
+func (p *Program) LastRefHop(path []SiteRef) string {
+	for k := 0; k+1 < len(path); k++ {
+		if path[k].Site < 0 {
+			continue
+		}
+		if cb, ok := p.IsCallback(p.Funcs[path[k].Func], path[k].Site, path[k+1].Func); ok && cb.LastRef {
+			return cb.Helper
+		}
+	}
+	return ""
 }

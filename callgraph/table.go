@@ -73,6 +73,9 @@ type Table struct {
 		// SleepsWithIRQThread block only for an interrupt with a threaded
 		// handler: synchronize_irq() waits for the IRQ's threads.
 		SleepsWithIRQThread []string  `toml:"sleeps_with_irq_thread"`
+		// LastReference call the function they are given only when they
+		// drop an object's last reference (kref_put()).
+		LastReference []string `toml:"last_reference"`
 		Barrier             []string  `toml:"barrier"`
 		BarrierPath         []string  `toml:"barrier_paths"`
 		UserAccess          []string  `toml:"user_access"`

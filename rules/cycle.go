@@ -82,6 +82,8 @@ func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
 			why = "one order rests on a long call chain"
 		case e.Nested:
 			why = "one order carries a nesting annotation"
+		case c.P.LastRefHop(e.Path) != "":
+			why = "one order runs only when " + c.P.LastRefHop(e.Path) + "() drops the last reference"
 		case in.ToRead && e.FromRead && c.P.K.Kind(c.P.Classes[cyc[i]].Kind).ReadRecursive:
 			why = c.ClassName(cyc[i]) + " is only read-locked on the cycle, and readers do not exclude each other"
 		}

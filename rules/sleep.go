@@ -34,7 +34,10 @@ var SleepInAtomic = register(&Rule{
 		"are disabled, or inside rcu_read_lock(), or in a function that runs in atomic context by construction: a " +
 		"hard-IRQ handler (request_irq() & co., the primary handler of request_threaded_irq()) or a softirq " +
 		"callback (timer_setup(), tasklets, NAPI poll, call_rcu()). Calls under guards a kernel developer writes " +
-		"(gfpflags_allow_blocking(), preemptible(), !in_atomic()) are not reported. Only chains of direct " +
+		"(gfpflags_allow_blocking(), preemptible(), !in_atomic()) are not reported; might_sleep() alone is an " +
+		"annotation, not a block. A function passed to a helper that calls it (list_sort()'s comparator, " +
+		"bus_for_each_dev()'s visitor) is called in the context of the helper's caller; one that kref_put() calls " +
+		"runs only when that put drops the last reference, and such a chain is a note. Only chains of direct " +
 		"calls give an error; a chain through a function pointer is a warning when the module holding the context " +
 		"makes that call through a struct type it defines itself (its own interface), and a note otherwise (which " +
 		"implementation an object carries is decided where it is built). A chain longer than " +
@@ -164,7 +167,9 @@ func (w sleepWitness) severity(p *callgraph.Program, extraWeak bool) (sev Severi
 	if dropped == "" && len(w.path) > 0 {
 		dropped = p.IRQThreadWait(p.Funcs[w.path[0].Func], w.path)
 	}
-	if extraWeak || isWeak || !w.direct && p.ByNameOnly(w.path) || w.unbound {
+	if extraWeak || isWeak || !w.direct && p.ByNameOnly(w.path) || w.unbound || p.LastRefHop(w.path) != "" {
+		// a release function called by kref_put() runs only when this
+		// put drops the last reference
 		sev = Note
 	}
 	return sev, how, dropped
