@@ -135,7 +135,13 @@ func (p *Program) exprClass(f *Func, expr string, refine bool) (class string, ty
 			if _, ok := st[fl]; !ok {
 				return "~" + e, false
 			}
-			if refine && outer != "" && p.embedded(owner) {
+			if refine && p.embedded(owner) {
+				own := owner + "." + fl
+				p.sharedClass[own] = struct{}{}
+				if outer == "" {
+					return own, true
+				}
+				p.embedOf[outer+"."+fl] = own
 				return outer + "." + fl, true
 			}
 			return owner + "." + fl, true

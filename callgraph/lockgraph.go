@@ -108,9 +108,32 @@ type OrderEdge struct {
 // LockOrder is the lock-order graph over typed lock classes.
 type LockOrder struct {
 	Edges map[[2]int32]*OrderEdge
-	G     graph.Graph[string, string]
+	// G is over canonical classes (Program.Canon); byCanon lists the
+	// edges between each pair of canonical classes
+	G       graph.Graph[string, string]
+	byCanon map[[2]int32][]*OrderEdge
 	// ids maps the graph's vertex names back to classes
 	ids map[string]int32
+}
+
+// Cycle is a lock-order cycle: its edges, each taking the next edge's
+// From (or a lock that may be it) while holding its own From.
+type Cycle struct {
+	Edges []*OrderEdge
+	// Unknown says why the locks the orders meet on may be different
+	// instances ("" when they are the same class or one names the
+	// embedding): both reach the lock through a pointer to the struct
+	// that many others embed.
+	Unknown string
+}
+
+// Classes returns the classes the cycle's orders hold, in order.
+func (c Cycle) Classes() []int32 {
+	out := make([]int32, len(c.Edges))
+	for i, e := range c.Edges {
+		out[i] = e.From
+	}
+	return out
 }
 
 // LockOrder computes the lock-order graph: an edge A->B for every
@@ -178,15 +201,90 @@ func (p *Program) LockOrder() *LockOrder {
 		}
 	}
 	g := graph.New(graph.StringHash, graph.Directed())
+	lo.byCanon = map[[2]int32][]*OrderEdge{}
 	for _, k := range lo.Keys() {
-		a, b := p.VertexName(k[0]), p.VertexName(k[1])
+		ca, cb := p.Canon(k[0]), p.Canon(k[1])
+		if ca == cb {
+			// two embeddings' locks, or one and the pointer class: no
+			// order between classes
+			continue
+		}
+		lo.byCanon[[2]int32{ca, cb}] = append(lo.byCanon[[2]int32{ca, cb}], lo.Edges[k])
+		a, b := p.VertexName(ca), p.VertexName(cb)
 		_ = g.AddVertex(a)
 		_ = g.AddVertex(b)
 		_ = g.AddEdge(a, b)
-		lo.ids[a], lo.ids[b] = k[0], k[1]
+		lo.ids[a], lo.ids[b] = ca, cb
 	}
 	lo.G = g
 	return lo
+}
+
+// maxCycleChoices bounds the combinations of edges tried for one cycle.
+const maxCycleChoices = 256
+
+// pickEdges chooses, for a cycle of canonical classes, one edge per step
+// such that each edge's acquired lock may be the next edge's held one
+// (MayAlias), preferring choices where no meeting point is known only as
+// the pointer class of an embedded struct. ok is false when no choice
+// fits: the orders never meet on one lock.
+func (p *Program) pickEdges(lo *LockOrder, canon []int32) (best Cycle, ok bool) {
+	n := len(canon)
+	lists := make([][]*OrderEdge, n)
+	for i := range canon {
+		lists[i] = lo.byCanon[[2]int32{canon[i], canon[(i+1)%n]}]
+		if len(lists[i]) == 0 {
+			return Cycle{}, false
+		}
+	}
+	bestScore := n + 1
+	var bestEdges []*OrderEdge
+	cur := make([]*OrderEdge, n)
+	tries := 0
+	var walk func(i int)
+	walk = func(i int) {
+		if tries >= maxCycleChoices || bestScore == 0 {
+			return
+		}
+		if i == n {
+			tries++
+			score := 0
+			for j := range cur {
+				a, b := cur[j].To, cur[(j+1)%n].From
+				if !p.MayAlias(a, b) {
+					return
+				}
+				if a == b && p.Classes[a].Shared {
+					score++
+				}
+			}
+			if score < bestScore {
+				bestScore, bestEdges = score, append([]*OrderEdge(nil), cur...)
+			}
+			return
+		}
+		for _, e := range lists[i] {
+			if i > 0 && !p.MayAlias(cur[i-1].To, e.From) {
+				continue
+			}
+			cur[i] = e
+			walk(i + 1)
+		}
+	}
+	walk(0)
+	if bestEdges == nil {
+		return Cycle{}, false
+	}
+	best = Cycle{Edges: bestEdges}
+	if bestScore > 0 {
+		for j, e := range bestEdges {
+			if b := bestEdges[(j+1)%n].From; e.To == b && p.Classes[b].Shared {
+				best.Unknown = "both orders reach " + p.Classes[b].Name + " through a pointer to a struct that many others embed, so they may take different instances"
+				break
+			}
+		}
+	}
+	return best, true
 }
 
 // VertexName names a class in the lock-order graph: its name, marked when
@@ -202,15 +300,16 @@ func (p *Program) VertexName(id int32) string {
 }
 
 // Cycles returns lock-order cycles: every ABBA pair, and for strongly
-// connected components without one, a shortest cycle. Each cycle is a list
-// of classes c0 -> c1 -> ... -> c0.
-func (p *Program) Cycles(lo *LockOrder) [][]int32 {
+// connected components without one, a shortest cycle, over canonical
+// classes; each with edges whose locks may be the same instances.
+func (p *Program) Cycles(lo *LockOrder) []Cycle {
 	comps, err := graph.StronglyConnectedComponents(lo.G)
 	if err != nil {
 		return nil
 	}
 	skip := p.NoValidate()
-	var out [][]int32
+	has := func(a, b int32) bool { return len(lo.byCanon[[2]int32{a, b}]) > 0 }
+	var out []Cycle
 	for _, comp := range comps {
 		if len(comp) < 2 {
 			continue
@@ -225,16 +324,14 @@ func (p *Program) Cycles(lo *LockOrder) [][]int32 {
 			continue
 		}
 		slices.Sort(ids)
-		in := map[int32]bool{}
-		for _, id := range ids {
-			in[id] = true
-		}
 		found := false
 		for i, a := range ids {
 			for _, b := range ids[i+1:] {
-				if lo.Edges[[2]int32{a, b}] != nil && lo.Edges[[2]int32{b, a}] != nil {
-					out = append(out, []int32{a, b})
-					found = true
+				if has(a, b) && has(b, a) {
+					if c, ok := p.pickEdges(lo, []int32{a, b}); ok {
+						out = append(out, c)
+						found = true
+					}
 				}
 			}
 		}
@@ -250,7 +347,7 @@ func (p *Program) Cycles(lo *LockOrder) [][]int32 {
 			u := queue[0]
 			queue = queue[1:]
 			for _, v := range ids {
-				if lo.Edges[[2]int32{u, v}] == nil {
+				if !has(u, v) {
 					continue
 				}
 				if v == start {
@@ -268,7 +365,9 @@ func (p *Program) Cycles(lo *LockOrder) [][]int32 {
 			for c := last; c != -1; c = prev[c] {
 				cyc = append([]int32{c}, cyc...)
 			}
-			out = append(out, cyc)
+			if c, ok := p.pickEdges(lo, cyc); ok {
+				out = append(out, c)
+			}
 		}
 	}
 	return out

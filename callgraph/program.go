@@ -154,6 +154,14 @@ type ClassInfo struct {
 	Name  string
 	Kind  string
 	Typed bool // resolved through types (or a global); textual otherwise
+	// Of: for the lock of one embedding of a struct many others embed
+	// (mlme_priv.scanned_queue.lock), the class code holding only a
+	// pointer to that struct names (__queue.lock), which may be any of
+	// its embeddings; -1 otherwise
+	Of int32
+	// Shared: the class is such a struct's own (__queue.lock): the lock
+	// of whichever embedding the pointer points into
+	Shared bool
 }
 
 // Program is the linked program.
@@ -212,6 +220,10 @@ type Program struct {
 	// embedders: per struct type, how many struct types embed it by
 	// value (see embedded)
 	embedders map[string]int
+	// embedOf: refined class name -> the embedded struct's class name;
+	// sharedClass: names of embedded structs' own classes (see ClassInfo)
+	embedOf     map[string]string
+	sharedClass map[string]struct{}
 
 	// Stats
 	DirectCalls, DirectResolved, IndirectCalls, IndirectResolved int
@@ -240,7 +252,8 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 	p := &Program{K: k, Files: files, byName: map[string][]int32{}, classIdx: map[string]int32{},
 		structs: map[string]map[string]parser.Var{}, typedefs: map[string]parser.Typedef{},
 		globals: map[string]parser.Var{}, fileFuncs: make([][]int32, len(files)), opts: opts,
-		siteOwner: map[SiteRef]string{}, structFile: map[string]int32{}, globalDefs: map[string]int{}}
+		siteOwner: map[SiteRef]string{}, structFile: map[string]int32{}, globalDefs: map[string]int{},
+		embedOf: map[string]string{}, sharedClass: map[string]struct{}{}}
 	for fi, f := range files {
 		fg := map[string]parser.Var{}
 		for _, g := range f.Globals {
@@ -624,12 +637,38 @@ func (p *Program) Class(name, kind string, typed bool) int32 {
 		if p.Classes[id].Kind == "" {
 			p.Classes[id].Kind = kind
 		}
+		if _, sh := p.sharedClass[name]; sh {
+			p.Classes[id].Shared = true
+		}
 		return id
 	}
+	ci := ClassInfo{Name: name, Kind: kind, Typed: typed, Of: -1}
+	if g, ok := p.embedOf[name]; ok {
+		ci.Of = p.Class(g, kind, typed)
+	}
+	_, ci.Shared = p.sharedClass[name]
 	id := int32(len(p.Classes))
-	p.Classes = append(p.Classes, ClassInfo{Name: name, Kind: kind, Typed: typed})
+	p.Classes = append(p.Classes, ci)
 	p.classIdx[key] = id
 	return id
+}
+
+// MayAlias reports whether locks of classes a and b can be one lock: the
+// same class, or one embedding's lock and the class of pointers to the
+// embedded struct.
+func (p *Program) MayAlias(a, b int32) bool {
+	return a == b || p.Classes[a].Of == b || p.Classes[b].Of == a
+}
+
+// Canon is the class a lock is ordered as in the lock-order graph: one
+// embedding's lock stands with the embedded struct's class, which code
+// given a pointer takes (cycles are then checked for instances, see
+// MayAlias).
+func (p *Program) Canon(c int32) int32 {
+	if o := p.Classes[c].Of; o >= 0 {
+		return o
+	}
+	return c
 }
 
 // Path returns the file path of a function.

@@ -38,28 +38,29 @@ func runLockOrderCycle(c *Context) []Finding {
 	lo := c.LockOrder()
 	var out []Finding
 	for _, cyc := range c.P.Cycles(lo) {
-		out = append(out, cycleFinding(c, lo, cyc))
+		out = append(out, cycleFinding(c, cyc))
 	}
 	return append(out, irqInversions(c)...)
 }
 
-func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
+func cycleFinding(c *Context, cy callgraph.Cycle) Finding {
+	cyc := cy.Classes()
 	names := make([]string, len(cyc))
 	for i, id := range cyc {
 		names[i] = c.ClassName(id)
 	}
 	var flows []ThreadFlow
 	for i := range cyc {
-		a, b := cyc[i], cyc[(i+1)%len(cyc)]
-		e := lo.Edges[[2]int32{a, b}]
+		e := cy.Edges[i]
+		to := c.ClassName(e.To) // the next order's lock, or one that may be it
 		holder := c.P.Funcs[e.Holder]
-		tf := ThreadFlow{Name: fmt.Sprintf("CPU%d: %s then %s", i, names[i], names[(i+1)%len(cyc)])}
+		tf := ThreadFlow{Name: fmt.Sprintf("CPU%d: %s then %s", i, names[i], to)}
 		tf.Steps = append(tf.Steps, Step{
 			Loc:     Location{Path: c.P.Path(holder), Line: int(e.HeldLine), Col: int(e.HeldCol), Func: holder.Src.Name},
 			Message: fmt.Sprintf("%s acquired", names[i])})
 		steps := c.CallSteps(e.Path)
 		if n := len(steps); n > 0 {
-			steps[n-1].Message = fmt.Sprintf("%s acquired while %s is held", names[(i+1)%len(cyc)], names[i])
+			steps[n-1].Message = fmt.Sprintf("%s acquired while %s is held", to, names[i])
 		}
 		tf.Steps = append(tf.Steps, steps...)
 		flows = append(flows, tf)
@@ -69,8 +70,7 @@ func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
 	why, dropped := "", ""
 	var gates []int32
 	for i := range cyc {
-		e := lo.Edges[[2]int32{cyc[i], cyc[(i+1)%len(cyc)]}]
-		in := lo.Edges[[2]int32{cyc[(i+len(cyc)-1)%len(cyc)], cyc[i]}]
+		e, in := cy.Edges[i], cy.Edges[(i+len(cyc)-1)%len(cyc)]
 		if dropped == "" && len(e.Path) <= maxCycleDepth {
 			if why := c.P.Contradiction(e.Path); why != "" {
 				dropped = "one order's call chain cannot run: " + why
@@ -92,6 +92,9 @@ func cycleFinding(c *Context, lo *callgraph.LockOrder, cyc []int32) Finding {
 		} else {
 			gates = slices.DeleteFunc(gates, func(g int32) bool { return !slices.Contains(e.Gates, g) })
 		}
+	}
+	if why == "" && cy.Unknown != "" {
+		why = cy.Unknown
 	}
 	if len(gates) > 0 && why == "" {
 		why = "every order is taken under " + c.ClassName(gates[0]) + ", which serialises them"
