@@ -311,8 +311,14 @@ func (p *Program) isGlobalObject(f *Func, name string) bool {
 	return ok && !v.PerCPU && v.Ptr == 0
 }
 
-// embedded reports whether struct type t is embedded by value in at least
-// two other struct types (an object many kinds of owner carry).
+// maxPartFields is the most fields a struct may have and still be a part
+// that owners embed (a queue, a wait-queue head, a lock wrapper), not the
+// base object of its embedders (inode in ext4_inode_info, kvm_vcpu in
+// vcpu_vmx: code given a pointer to one is given the object).
+const maxPartFields = 8
+
+// embedded reports whether struct type t is a part: small, and embedded
+// by value in at least two other struct types.
 func (p *Program) embedded(t string) bool {
 	if p.embedders == nil {
 		n := map[string]int{}
@@ -330,7 +336,7 @@ func (p *Program) embedded(t string) bool {
 		}
 		p.embedders = n
 	}
-	return p.embedders[t] >= 2
+	return p.embedders[t] >= 2 && len(p.structs[t]) <= maxPartFields
 }
 
 // FieldOf types a struct-field expression as used in f (`&stable_node->hlist`
