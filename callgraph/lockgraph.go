@@ -186,7 +186,9 @@ func (p *Program) LockOrder() *LockOrder {
 			if s.Prim == nil && !s.Indirect {
 				for _, t := range s.Targets {
 					if !p.Funcs[t].Barrier {
-						taken = append(taken, slices.Sorted(maps.Keys(p.Funcs[t].Acquires))...)
+						for _, c := range slices.Sorted(maps.Keys(p.Funcs[t].Acquires)) {
+							taken = append(taken, p.PartClass(f, int32(si), c))
+						}
 					}
 				}
 			}

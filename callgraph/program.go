@@ -66,6 +66,8 @@ type Func struct {
 	ReleasesParam []int8
 	// MayExitHeld: classes f may return holding on some path.
 	MayExitHeld []int32
+	// ParamAcq: part locks taken through parameters (see partlocks.go)
+	ParamAcq []ParamAcq
 	// Barrier functions (panic, error reporting) are not followed for
 	// effects.
 	Barrier bool
@@ -217,6 +219,9 @@ type Program struct {
 	// callbacks: how each callback target of a site was passed (see
 	// linkCallbacks)
 	callbacks map[SiteRef][]Callback
+	// partAt: per call site, the part locks its callee takes through
+	// parameters renamed with its arguments (see partSubst)
+	partAt map[SiteRef][][2]int32
 	// embedders: per struct type, how many struct types embed it by
 	// value (see embedded)
 	embedders map[string]int
@@ -253,7 +258,7 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 		structs: map[string]map[string]parser.Var{}, typedefs: map[string]parser.Typedef{},
 		globals: map[string]parser.Var{}, fileFuncs: make([][]int32, len(files)), opts: opts,
 		siteOwner: map[SiteRef]string{}, structFile: map[string]int32{}, globalDefs: map[string]int{},
-		embedOf: map[string]string{}, sharedClass: map[string]struct{}{}}
+		embedOf: map[string]string{}, sharedClass: map[string]struct{}{}, partAt: map[SiteRef][][2]int32{}}
 	for fi, f := range files {
 		fg := map[string]parser.Var{}
 		for _, g := range f.Globals {

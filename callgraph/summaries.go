@@ -26,9 +26,11 @@ func (p *Program) acquires(f *Func) {
 				f.Acquires[a.Class] = int32(si)
 			}
 		}
+		p.ownParamAcqs(f, int32(si))
 		if s.Indirect || s.Prim != nil {
 			continue
 		}
+		p.partSubst(f, int32(si))
 		for _, t := range s.Targets {
 			if p.Funcs[t].Barrier {
 				continue
@@ -37,6 +39,7 @@ func (p *Program) acquires(f *Func) {
 				if len(f.Acquires) >= maxAcquires {
 					return
 				}
+				c = p.PartClass(f, int32(si), c)
 				if _, ok := f.Acquires[c]; !ok {
 					f.Acquires[c] = int32(si)
 				}

@@ -97,9 +97,10 @@ func (p *Program) AcquirePath(f *Func, si int32, c int32) []SiteRef {
 			}
 		}
 		var next *Func
+		cc := p.calleeClass(f, si, c) // what the callee calls the lock
 		for _, t := range s.Targets {
 			tf := p.Funcs[t]
-			if v, ok := tf.Acquires[c]; ok && !seen[t] {
+			if v, ok := tf.Acquires[cc]; ok && !seen[t] {
 				next, si = tf, v
 				break
 			}
@@ -107,6 +108,7 @@ func (p *Program) AcquirePath(f *Func, si int32, c int32) []SiteRef {
 		if next == nil {
 			return out
 		}
+		c = cc
 		seen[next.ID] = true
 		f = next
 	}
