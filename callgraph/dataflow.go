@@ -230,9 +230,9 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 				own := p.ownConditional(f, st, c)
 				if i := lastHeld(st, c); i >= 0 && st.held[i].callerOwned {
 					own = false
-					releaseHeld(st, c)
+					p.release(st, c)
 					addRel(st, c)
-				} else if !releaseHeld(st, c) && !own {
+				} else if !p.release(st, c) && !own {
 					relUnknown[c] = true
 					addRel(st, c)
 					switch {
@@ -315,7 +315,7 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		name, typed := p.LockClass(f, n.Args[i])
 		c := p.Class(name, p.Classes[pc].Kind, typed)
 		own := p.ownConditional(f, st, c)
-		if !releaseHeld(st, c) && !own {
+		if !p.release(st, c) && !own {
 			relUnknown[c] = true
 			addRel(st, c)
 		}
@@ -324,7 +324,7 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 		// a callee that hands a lock out and takes it back on the next
 		// call (page_vma_mapped_walk() and its ptl) releases its own
 		own := p.ownConditional(f, st, c) || slices.Contains(t0.MayExitHeld, c)
-		if !releaseHeld(st, c) && !own {
+		if !p.release(st, c) && !own {
 			// the callee releases a lock our caller holds: so do we
 			relUnknown[c] = true
 			addRel(st, c)
@@ -335,6 +335,8 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 			continue
 		}
 		h.Line, h.Col, h.Site = n.Line, n.Col, si
+		// a lock helper given one embedding of a part holds its lock
+		h.Class = p.argPart(f, n, t0, h.Class)
 		st.held = append(st.held, h)
 		addMay(st, h.Class)
 		st.rel = slices.DeleteFunc(st.rel, func(c int32) bool { return c == h.Class })
@@ -472,7 +474,7 @@ func (p *Program) scopeEnd(f *Func, n *parser.Node, st *state) {
 		for _, c := range p.lockArgs(f, n, pr) {
 			if i := lastHeld(st, c); i >= 0 {
 				st.irq = st.held[i].prevIRQ
-				releaseHeld(st, c)
+				p.release(st, c)
 			}
 		}
 	case pr.IRQDisable:
@@ -602,4 +604,19 @@ func (k *Knowledge) onceTest(f *Func, cond string) int {
 		return 1
 	}
 	return -1
+}
+
+// release drops the most recent hold of lock class c; failing that, of a
+// lock that may be it (one embedding's lock released through a pointer
+// to the part: f2fs_up_write(&sbi->sb_lock) after f2fs_down_write()).
+func (p *Program) release(st *state, c int32) bool {
+	if releaseHeld(st, c) {
+		return true
+	}
+	for i := len(st.held) - 1; i >= 0; i-- {
+		if h := st.held[i].Class; h != c && p.MayAlias(h, c) {
+			return releaseHeld(st, h)
+		}
+	}
+	return false
 }

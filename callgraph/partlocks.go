@@ -2,6 +2,8 @@ package callgraph
 
 import (
 	"strings"
+
+	"github.com/lockorder/lockorder/parser"
 )
 
 // Locks of parts taken through parameters. A helper given a pointer to a
@@ -112,15 +114,11 @@ func (p *Program) partSubst(f *Func, si int32) {
 	var subst [][2]int32
 	for _, t := range s.ArgTargets() {
 		for _, a := range p.Funcs[t].ParamAcq {
-			if int(a.Param) >= len(n.Args) {
+			rc := p.argClass(f, n, a)
+			if rc < 0 {
 				continue
 			}
 			expr := argLock(n.Args[a.Param], a.Path)
-			name, typed := p.LockClass(f, expr)
-			if !typed {
-				continue
-			}
-			rc := p.Class(name, p.Classes[a.Class].Kind, true)
 			if rc != a.Class && p.Classes[rc].Of == a.Class {
 				subst = append(subst, [2]int32{a.Class, rc})
 				continue
@@ -154,6 +152,37 @@ func (p *Program) calleeClass(f *Func, si int32, c int32) int32 {
 	for _, sc := range p.partAt[SiteRef{f.ID, si}] {
 		if sc[1] == c {
 			return sc[0]
+		}
+	}
+	return c
+}
+
+// argClass is the class the part lock a callee takes through a parameter
+// has with the arguments of call n in f (-1 when it cannot be typed).
+func (p *Program) argClass(f *Func, n *parser.Node, a ParamAcq) int32 {
+	if int(a.Param) >= len(n.Args) {
+		return -1
+	}
+	name, typed := p.LockClass(f, argLock(n.Args[a.Param], a.Path))
+	if !typed {
+		return -1
+	}
+	return p.Class(name, p.Classes[a.Class].Kind, true)
+}
+
+// argPart renames a part lock class c that callee t takes through a
+// parameter with the arguments of call n in f: the embedding's lock, or
+// c.
+func (p *Program) argPart(f *Func, n *parser.Node, t *Func, c int32) int32 {
+	if !p.Classes[c].Shared {
+		return c
+	}
+	for _, a := range t.ParamAcq {
+		if a.Class != c {
+			continue
+		}
+		if rc := p.argClass(f, n, a); rc >= 0 && p.Classes[rc].Of == c {
+			return rc
 		}
 	}
 	return c
