@@ -102,6 +102,13 @@ func (p *Program) exprClass(f *Func, expr string, refine bool) (class string, ty
 	default:
 		if v, ok := p.varsOf(f)[base]; ok {
 			typ = v.Type
+			if refine && v.Ptr > 0 && strings.HasPrefix(rest, "->") && p.embedded(p.typeOf(typ)) {
+				// a pointer local set once to one embedding of a part
+				// (`q = &pstapriv->free_sta_queue;`) names its lock
+				if at := addrInit(f, base); at != "" {
+					return p.exprClass(f, at+"."+strings.TrimPrefix(rest, "->"), true)
+				}
+			}
 		} else if v, ok := p.lookupGlobal(f, base); ok {
 			typ = v.Type
 			if rest == "" {
@@ -356,3 +363,14 @@ func (p *Program) FieldOf(f *Func, expr string) (owner, field string, ok bool) {
 
 // StructFields returns the fields of a struct (nil when it is unknown).
 func (p *Program) StructFields(name string) map[string]parser.Var { return p.structs[name] }
+
+// addrInit returns the member a pointer local of f is set to by its one
+// assignment (parser.Func.AddrInits), without the &; "".
+func addrInit(f *Func, name string) string {
+	for _, a := range f.Src.AddrInits {
+		if n, x, ok := strings.Cut(a, "="); ok && n == name {
+			return strings.TrimSpace(strings.TrimPrefix(x, "&"))
+		}
+	}
+	return ""
+}

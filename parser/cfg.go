@@ -39,7 +39,7 @@ func (x *extractor) buildCFG(f *Func, body *sitter.Node) {
 	f.AssignedParams, f.ParamSets = b.assignedParams(body)
 	f.MultiAssigned = b.multiAssigned(body)
 	b.firstAssignedInits(body)
-	f.CallInits = b.callInits(body)
+	f.CallInits, f.AddrInits = b.callInits(body)
 	f.Grown = b.grownFlags(body)
 	b.memsetInits(body)
 	f.MemberSets, f.MemberVals = b.memberFacts(body)

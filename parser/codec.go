@@ -124,6 +124,7 @@ func encodeFile(f *File) []byte {
 		e.strList(fn.ParamWrites)
 		e.strList(fn.ParamSets)
 		e.strList(fn.RetStores)
+		e.strList(fn.AddrInits)
 		e.u(uint64(len(fn.Nodes)))
 		for j := range fn.Nodes {
 			n := &fn.Nodes[j]
@@ -311,6 +312,7 @@ func decodeFile(data []byte) (*File, error) {
 			fn.Ret, fn.CallInits, fn.DerefWrites = d.s(), d.strList(), d.strList()
 			fn.ParamWrites, fn.ParamSets = d.strList(), d.strList()
 			fn.RetStores = d.strList()
+			fn.AddrInits = d.strList()
 			nn := d.n()
 			fn.Nodes = make([]Node, nn)
 			for j := range fn.Nodes {

@@ -76,7 +76,7 @@ func (f *File) compact() {
 		fn.Name = in.get(fn.Name)
 		fn.ReturnType = in.get(fn.ReturnType)
 		fn.Ret = in.get(fn.Ret)
-		list(fn.OnceFlags, fn.CallInits, fn.RetStores, fn.ParamSets, fn.ParamWrites, fn.DerefWrites,
+		list(fn.OnceFlags, fn.CallInits, fn.AddrInits, fn.RetStores, fn.ParamSets, fn.ParamWrites, fn.DerefWrites,
 			fn.Grown, fn.MemberVals, fn.MemberSets, fn.MultiAssigned, fn.AssignedParams)
 		fn.Params = vars(fn.Params)
 		fn.Locals = vars(fn.Locals)

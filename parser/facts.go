@@ -78,6 +78,10 @@ type Func struct {
 	// CallInits are the locals whose one assignment stores a call's
 	// result: "name=call(args)".
 	CallInits []string
+	// AddrInits are the pointer locals whose one assignment stores the
+	// address of a member: "name=&p->m" (`struct __queue *q =
+	// &priv->free_queue;`).
+	AddrInits []string
 	// DerefWrites give the first line where what a pointer parameter
 	// points at may change: "p=LINE".
 	DerefWrites []string

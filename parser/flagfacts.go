@@ -345,7 +345,7 @@ func (b *builder) retExpr(body *sitter.Node) string {
 // initializer), as "name=call(args)"; the local may also be read or given
 // by address to calls (see grownFlags for where its value stops being
 // known).
-func (b *builder) callInits(body *sitter.Node) []string {
+func (b *builder) callInits(body *sitter.Node) (calls, addrs []string) {
 	text := b.x.src[body.StartByte():body.EndByte()]
 	var out []string
 	for _, v := range b.f.Locals {
@@ -368,17 +368,41 @@ func (b *builder) callInits(body *sitter.Node) []string {
 					break
 				}
 				call = strings.TrimSpace(normSpace(text[u.rhs : u.rhs+end]))
-				ok = isCallText(call) && !strings.ContainsAny(call, "\"'{")
+				ok = (isCallText(call) || v.Ptr > 0 && isMemberAddr(call)) && !strings.ContainsAny(call, "\"'{")
 			default:
 				ok = false
 			}
 			return ok
 		})
-		if ok && call != "" {
+		switch {
+		case !ok || call == "":
+		case strings.HasPrefix(call, "&"):
+			addrs = append(addrs, v.Name+"="+call)
+		default:
 			out = append(out, v.Name+"="+call)
 		}
 	}
-	return out
+	return out, addrs
+}
+
+// isMemberAddr reports whether an expression is the address of a member
+// of a named object: `&priv->free_queue`, `&dev->q[2].wait`.
+func isMemberAddr(e string) bool {
+	if !strings.HasPrefix(e, "&") || strings.HasPrefix(e, "&&") {
+		return false
+	}
+	e = strings.TrimSpace(e[1:])
+	if !strings.Contains(e, "->") && !strings.Contains(e, ".") {
+		return false
+	}
+	for i := 0; i < len(e); i++ {
+		c := e[i]
+		if !(c == '_' || c == '-' || c == '>' || c == '.' || c == '[' || c == ']' || c == ' ' ||
+			c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // derefWrites gives, for each pointer parameter, the first line where
