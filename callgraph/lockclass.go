@@ -343,7 +343,7 @@ func (p *Program) embedded(t string) bool {
 		}
 		p.embedders = n
 	}
-	return p.embedders[t] >= 2 && len(p.structs[t]) <= maxPartFields
+	return p.embedders[t] >= 2 && p.structSize[t] <= maxPartFields
 }
 
 // FieldOf types a struct-field expression as used in f (`&stable_node->hlist`

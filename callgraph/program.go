@@ -225,6 +225,9 @@ type Program struct {
 	// embedders: per struct type, how many struct types embed it by
 	// value (see embedded)
 	embedders map[string]int
+	// structSize: the fewest fields a definition of each struct name has
+	// (drivers reuse names: qlcnic's struct __queue is not r8188eu's)
+	structSize map[string]int
 	// embedOf: refined class name -> the embedded struct's class name;
 	// sharedClass: names of embedded structs' own classes (see ClassInfo)
 	embedOf     map[string]string
@@ -258,7 +261,7 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 		structs: map[string]map[string]parser.Var{}, typedefs: map[string]parser.Typedef{},
 		globals: map[string]parser.Var{}, fileFuncs: make([][]int32, len(files)), opts: opts,
 		siteOwner: map[SiteRef]string{}, structFile: map[string]int32{}, globalDefs: map[string]int{},
-		embedOf: map[string]string{}, sharedClass: map[string]struct{}{}, partAt: map[SiteRef][][2]int32{}}
+		embedOf: map[string]string{}, sharedClass: map[string]struct{}{}, partAt: map[SiteRef][][2]int32{}, structSize: map[string]int{}}
 	for fi, f := range files {
 		fg := map[string]parser.Var{}
 		for _, g := range f.Globals {
@@ -293,6 +296,9 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 				p.structFile[s.Name] = int32(fi)
 			} else if old != int32(fi) {
 				p.structFile[s.Name] = -1
+			}
+			if n, ok := p.structSize[s.Name]; !ok || len(s.Fields) < n {
+				p.structSize[s.Name] = len(s.Fields)
 			}
 			m := p.structs[s.Name]
 			if m == nil {
