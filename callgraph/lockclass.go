@@ -142,7 +142,7 @@ func (p *Program) exprClass(f *Func, expr string, refine bool) (class string, ty
 			if _, ok := st[fl]; !ok {
 				return "~" + e, false
 			}
-			if refine && p.embedded(owner) {
+			if refine && p.isPart(owner, fl) {
 				own := owner + "." + fl
 				p.sharedClass[own] = struct{}{}
 				if outer == "" {
@@ -324,9 +324,16 @@ func (p *Program) isGlobalObject(f *Func, name string) bool {
 // vcpu_vmx: code given a pointer to one is given the object).
 const maxPartFields = 8
 
-// embedded reports whether struct type t is a part: small, and embedded
-// by value in at least two other struct types.
+// embedded reports whether struct type t is a part: embedded by value in
+// at least two other struct types, and small (see isPart).
 func (p *Program) embedded(t string) bool {
+	return p.isPart(t, "")
+}
+
+// isPart reports whether struct type t, as a definition with field fl
+// (any field when ""), is a part: small, and embedded by value in at
+// least two other struct types.
+func (p *Program) isPart(t, fl string) bool {
 	if p.embedders == nil {
 		n := map[string]int{}
 		for name, fields := range p.structs {
@@ -343,7 +350,20 @@ func (p *Program) embedded(t string) bool {
 		}
 		p.embedders = n
 	}
-	return p.embedders[t] >= 2 && p.structSize[t] <= maxPartFields
+	if p.embedders[t] < 2 {
+		return false
+	}
+	for _, def := range p.smallDefs[t] {
+		if fl == "" {
+			return true
+		}
+		for _, v := range def {
+			if v.Name == fl {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // FieldOf types a struct-field expression as used in f (`&stable_node->hlist`

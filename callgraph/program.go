@@ -225,9 +225,10 @@ type Program struct {
 	// embedders: per struct type, how many struct types embed it by
 	// value (see embedded)
 	embedders map[string]int
-	// structSize: the fewest fields a definition of each struct name has
-	// (drivers reuse names: qlcnic's struct __queue is not r8188eu's)
-	structSize map[string]int
+	// smallDefs: the definitions of each struct name with at most
+	// maxPartFields fields (drivers reuse names: qlcnic's struct __queue
+	// is not r8188eu's)
+	smallDefs map[string][][]parser.Var
 	// embedOf: refined class name -> the embedded struct's class name;
 	// sharedClass: names of embedded structs' own classes (see ClassInfo)
 	embedOf     map[string]string
@@ -261,7 +262,7 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 		structs: map[string]map[string]parser.Var{}, typedefs: map[string]parser.Typedef{},
 		globals: map[string]parser.Var{}, fileFuncs: make([][]int32, len(files)), opts: opts,
 		siteOwner: map[SiteRef]string{}, structFile: map[string]int32{}, globalDefs: map[string]int{},
-		embedOf: map[string]string{}, sharedClass: map[string]struct{}{}, partAt: map[SiteRef][][2]int32{}, structSize: map[string]int{}}
+		embedOf: map[string]string{}, sharedClass: map[string]struct{}{}, partAt: map[SiteRef][][2]int32{}, smallDefs: map[string][][]parser.Var{}}
 	for fi, f := range files {
 		fg := map[string]parser.Var{}
 		for _, g := range f.Globals {
@@ -297,8 +298,8 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 			} else if old != int32(fi) {
 				p.structFile[s.Name] = -1
 			}
-			if n, ok := p.structSize[s.Name]; !ok || len(s.Fields) < n {
-				p.structSize[s.Name] = len(s.Fields)
+			if len(s.Fields) <= maxPartFields {
+				p.smallDefs[s.Name] = append(p.smallDefs[s.Name], s.Fields)
 			}
 			m := p.structs[s.Name]
 			if m == nil {
