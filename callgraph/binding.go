@@ -336,3 +336,28 @@ func (p *Program) fileView(fi int32) string {
 	}
 	return p.opts.Arch
 }
+
+// Uniprocessor reports whether f's file belongs to an architecture that
+// has neither SMP nor a preemption count (UML in 6.1): there a spinning
+// lock is a no-op that never waits and never makes the context atomic.
+// Generic code is never judged so: the scanned architecture has SMP.
+func (p *Program) Uniprocessor(f *Func) bool {
+	arch := archOf(p.Path(f))
+	if arch == "" || arch == "userspace" || p.opts.Kbuild == nil || p.opts.Kbuild.Kconfig == nil {
+		return false
+	}
+	if p.upMemo == nil {
+		p.upMemo = map[string]bool{}
+	}
+	up, ok := p.upMemo[arch]
+	if !ok {
+		k := p.opts.Kbuild.Kconfig
+		up = !k.Possible("SMP", arch) && !k.Possible("PREEMPT_COUNT", arch)
+		p.upMemo[arch] = up
+	}
+	return up
+}
+
+// ArchOf returns the architecture directory f's file lies in ("" for
+// generic code).
+func (p *Program) ArchOf(f *Func) string { return archOf(p.Path(f)) }

@@ -103,6 +103,20 @@ type OrderEdge struct {
 	// Nested: either side carries a nesting annotation (_nested,
 	// SINGLE_DEPTH_NESTING): the developer declared the order.
 	Nested bool
+	// the excuses of the witness shown (Holder, Path)
+	wFromRead, wToRead, wNested bool
+}
+
+// excuses counts what makes a witness of an order weaker: a read-held or
+// read-taken side, a nesting annotation.
+func excuses(fromRead, toRead, nested bool) int {
+	n := 0
+	for _, b := range []bool{fromRead, toRead, nested} {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // LockOrder is the lock-order graph over typed lock classes.
@@ -161,7 +175,14 @@ func (p *Program) LockOrder() *LockOrder {
 		}
 		k := [2]int32{h.Class, to}
 		if e, ok := lo.Edges[k]; ok {
-			// an excuse holds only if every witness has it
+			// an excuse holds only if every witness has it; the witness
+			// shown is one without the excuses the others have (a
+			// write_lock() where the first witness read-locked)
+			if excuses(h.Read, toRead, nested) < excuses(e.wFromRead, e.wToRead, e.wNested) {
+				e.Holder, e.HeldLine, e.HeldCol = f.ID, h.Line, h.Col
+				e.Path = p.AcquirePath(f, si, to)
+				e.wFromRead, e.wToRead, e.wNested = h.Read, toRead, nested
+			}
 			e.Witnesses++
 			e.Nested = e.Nested && nested
 			e.FromRead = e.FromRead && h.Read
@@ -170,7 +191,8 @@ func (p *Program) LockOrder() *LockOrder {
 			return
 		}
 		lo.Edges[k] = &OrderEdge{From: h.Class, To: to, Holder: f.ID, HeldLine: h.Line, HeldCol: h.Col,
-			Path: p.AcquirePath(f, si, to), Witnesses: 1, FromRead: h.Read, ToRead: toRead, Nested: nested, Gates: gates}
+			Path: p.AcquirePath(f, si, to), Witnesses: 1, FromRead: h.Read, ToRead: toRead, Nested: nested, Gates: gates,
+			wFromRead: h.Read, wToRead: toRead, wNested: nested}
 	}
 	for _, f := range p.Funcs {
 		for si := range f.Sites {

@@ -225,6 +225,7 @@ type Program struct {
 	// embedders: per struct type, how many struct types embed it by
 	// value (see embedded)
 	embedders map[string]int
+	upMemo    map[string]bool // see Uniprocessor
 	// smallDefs: the definitions of each struct name with at most
 	// maxPartFields fields (drivers reuse names: qlcnic's struct __queue
 	// is not r8188eu's)

@@ -128,6 +128,7 @@ type LockKind struct {
 	Exclusive     bool `toml:"exclusive"`
 	Shared        bool `toml:"shared"`
 	ReadRecursive bool `toml:"read_recursive"`
+	Preemptible   bool `toml:"preemptible"`
 }
 
 // HotplugState classifies hotplug states by where their callbacks run.
@@ -378,6 +379,13 @@ func (k *Knowledge) Kind(kind string) LockKind { return k.Table.Kinds[kind] }
 // Spinning reports whether a lock kind spins when contended (holding one
 // is atomic context).
 func (k *Knowledge) Spinning(kind string) bool { return k.Table.Kinds[kind].Spinning }
+
+// Atomic reports whether holding a lock of a kind is atomic context: a
+// spinning lock whose acquisition disables preemption.
+func (k *Knowledge) Atomic(kind string) bool {
+	lk := k.Table.Kinds[kind]
+	return lk.Spinning && !lk.Preemptible
+}
 
 // Sleeping reports whether a lock kind sleeps when contended.
 func (k *Knowledge) Sleeping(kind string) bool { return k.Table.Kinds[kind].Sleeping }

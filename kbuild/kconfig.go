@@ -319,9 +319,13 @@ func (k *Kconfig) compute(sym, arch string) tri {
 		if sl.cond != "" && k.eval(sl.cond, arch) == triNo {
 			continue
 		}
-		return triMaybe
+		if best = triMaybe; sl.cond == "" && k.value(sl.by, arch) == triYes {
+			// selected unconditionally by a symbol that is always set
+			// (UML's `select ARCH_NO_PREEMPT`)
+			return triYes
+		}
 	}
-	return triNo
+	return best
 }
 
 // eval evaluates a Kconfig expression on an architecture.

@@ -32,11 +32,41 @@ func (x *extractor) topItems(n *sitter.Node, depth int) {
 			if prev != nil && sym.has("expression_statement", prev) {
 				x.macroFunc(prev, ch)
 			}
+		case sym.has("expression_statement", ch):
+			x.defineGlobal(ch)
 		}
 		if !sym.has("comment", ch) {
 			prev = ch
 		}
 	}
+}
+
+// defineGlobal records the object a file-scope definition macro without
+// a storage class defines: `DEFINE_MUTEX(cgroup_mutex);` parses as a call
+// statement, and defines cgroup_mutex with "type" DEFINE_MUTEX, as
+// `static DEFINE_MUTEX(x);` does (see global).
+func (x *extractor) defineGlobal(stmt *sitter.Node) {
+	if stmt.NamedChildCount() != 1 {
+		return
+	}
+	c := stmt.NamedChild(0)
+	if !sym.has("call_expression", c) {
+		return
+	}
+	fn, args := c.ChildByFieldName("function"), c.ChildByFieldName("arguments")
+	if fn == nil || args == nil || !sym.has("identifier", fn) || args.NamedChildCount() != 1 {
+		return
+	}
+	name := x.text(fn)
+	if !strings.HasPrefix(name, "DEFINE_") && !strings.HasPrefix(name, "DECLARE_") {
+		return
+	}
+	a := args.NamedChild(0)
+	if !sym.has("identifier", a) {
+		return
+	}
+	l, _ := pos(a)
+	x.file.Globals = append(x.file.Globals, Var{Name: x.text(a), Type: name, Line: l})
 }
 
 func (x *extractor) macroFunc(stmt, body *sitter.Node) {
@@ -109,6 +139,14 @@ func (x *extractor) global(n *sitter.Node) {
 		return
 	}
 	tname := x.typeName(t)
+	extern := false
+	for i := 0; i < int(n.NamedChildCount()); i++ {
+		if c := n.NamedChild(i); sym.has("storage_class_specifier", c) && x.text(c) == "extern" {
+			// a declaration of another file's global, not a definition:
+			// its file does not own one of that name
+			extern = true
+		}
+	}
 	for i := 0; i < int(n.NamedChildCount()); i++ {
 		d := n.NamedChild(i)
 		if !d.Equal(t) {
@@ -116,7 +154,7 @@ func (x *extractor) global(n *sitter.Node) {
 				x.file.Protos = append(x.file.Protos, name)
 			}
 		}
-		if d.Equal(t) || !isDeclarator(d) || sym.has("function_declarator", d) {
+		if extern || d.Equal(t) || !isDeclarator(d) || sym.has("function_declarator", d) {
 			continue
 		}
 		name, ptr := declName(x, d)

@@ -96,6 +96,9 @@ func cycleFinding(c *Context, cy callgraph.Cycle) Finding {
 	if why == "" && cy.Unknown != "" {
 		why = cy.Unknown
 	}
+	if dropped == "" {
+		dropped = oneKernel(c, cy)
+	}
 	if len(gates) > 0 && why == "" {
 		why = "every order is taken under " + c.ClassName(gates[0]) + ", which serialises them"
 	}
@@ -120,4 +123,38 @@ func noteWhy(why string) string {
 		return ""
 	}
 	return " (not an error: " + why + ")"
+}
+
+// oneKernel tells why a cycle's orders cannot deadlock in one kernel (""
+// when they can): they run on different architectures, or on a
+// uniprocessor architecture without preemption (UML), where a spinning
+// lock never waits.
+func oneKernel(c *Context, cy callgraph.Cycle) string {
+	p := c.P
+	var arches []string
+	up := false
+	for _, e := range cy.Edges {
+		fns := []int32{e.Holder}
+		for _, st := range e.Path {
+			fns = append(fns, st.Func)
+		}
+		for _, id := range fns {
+			f := p.Funcs[id]
+			if a := p.ArchOf(f); a != "" && a != "userspace" && !slices.Contains(arches, a) {
+				arches = append(arches, a)
+			}
+			up = up || p.Uniprocessor(f)
+		}
+	}
+	if len(arches) > 1 {
+		return "the orders run on different architectures (" + strings.Join(arches, ", ") + ")"
+	}
+	if up {
+		for _, e := range cy.Edges {
+			if p.K.Spinning(p.Classes[e.From].Kind) {
+				return "on " + arches[0] + ", which has no SMP and no preemption, " + c.ClassName(e.From) + " never waits"
+			}
+		}
+	}
+	return ""
 }

@@ -318,8 +318,11 @@ func bhHeld(f *callgraph.Func, s *callgraph.Site) bool {
 // whether only disabled IRQs make it so.
 func atomicContext(c *Context, f *callgraph.Func, s *callgraph.Site) (desc string, loc Location, key string, irqOnly bool) {
 	p := c.P
+	// on a uniprocessor architecture with no preemption count a spinning
+	// lock and preempt_disable() compile to nothing
+	up := p.Uniprocessor(f)
 	for _, h := range s.Held {
-		if !p.K.Spinning(p.Classes[h.Class].Kind) || !p.Classes[h.Class].Typed && h.Trylock {
+		if up || !p.K.Atomic(p.Classes[h.Class].Kind) || !p.Classes[h.Class].Typed && h.Trylock {
 			continue
 		}
 		name := c.ClassName(h.Class)
@@ -330,7 +333,7 @@ func atomicContext(c *Context, f *callgraph.Func, s *callgraph.Site) (desc strin
 	if s.IRQsOff() {
 		return "IRQs disabled", loc, "irqs-off", true
 	}
-	if s.Preempt > 0 {
+	if s.Preempt > 0 && !up {
 		return "preemption disabled", c.FuncLoc(f.ID), "preempt-off", false
 	}
 	if s.RCU > 0 {
