@@ -139,6 +139,12 @@ func (p *Program) paramGuards1(f *Func, cond string) (onTrue, onFalse []ParamGua
 		return onTrue, nil
 	}
 	if parts := splitTop(cond, "||"); len(parts) > 1 {
+		if m := sameMask(parts); m != "" {
+			// `mask & A || mask & B` is `mask & (A | B)`
+			if g, ok := p.atomGuard(f, m); ok {
+				return []ParamGuard{g}, []ParamGuard{g.negate()}
+			}
+		}
 		for _, c := range parts {
 			if g, ok := p.atomGuard(f, c); ok {
 				onFalse = append(onFalse, g.negate())
@@ -291,6 +297,10 @@ func (p *Program) atomGuard(f *Func, s string) (ParamGuard, bool) {
 		if ok && p.isConst(flag) {
 			return ParamGuard{Param: i, Test: pgHas, Flag: flag, Field: field}, true
 		}
+		if fl := p.constUnion(flag); ok && fl != "" {
+			// any of several flags: `mask & (A | B)`
+			return ParamGuard{Param: i, Test: pgHas, Flag: fl, Field: field}, true
+		}
 	}
 	return ParamGuard{}, false
 }
@@ -425,7 +435,7 @@ func (p *Program) constContradicts(g ParamGuard, arg string) bool {
 			if !p.isConst(part) {
 				known = false
 			}
-			if part == g.Flag {
+			if part == g.Flag || strings.Contains(g.Flag, "|") && slices.Contains(strings.Split(g.Flag, "|"), part) {
 				if maybe {
 					may = true
 				} else {
@@ -1278,4 +1288,54 @@ func (p *Program) linkParamStores() {
 			}
 		}
 	}
+}
+
+// constUnion normalises a union of named constants, `(A | B)`, to
+// "A|B"; "" when it is not one.
+func (p *Program) constUnion(s string) string {
+	s = p.K.unwrap(s)
+	parts := strings.Split(s, "|")
+	if len(parts) < 2 {
+		return ""
+	}
+	for i, x := range parts {
+		x = strings.TrimSpace(x)
+		if !p.isConst(x) {
+			return ""
+		}
+		parts[i] = x
+	}
+	return strings.Join(parts, "|")
+}
+
+// sameMask rewrites disjuncts that each test bits of one expression
+// (`m & A`, `m & B`) as one test of their union ("m & (A | B)"); "" when
+// they are not of that shape.
+func sameMask(parts []string) string {
+	var base string
+	var bits []string
+	for _, c := range parts {
+		c = strings.TrimSpace(c)
+		for strings.HasPrefix(c, "(") && matchParen(c, 0) == len(c)-1 {
+			c = strings.TrimSpace(c[1 : len(c)-1])
+		}
+		sides := splitTop(c, "&")
+		if len(sides) != 2 || strings.Contains(c, "&&") {
+			return ""
+		}
+		l, r := strings.TrimSpace(sides[0]), strings.TrimSpace(sides[1])
+		if !isIdentText(l) || r == "" {
+			return ""
+		}
+		if base == "" {
+			base = l
+		} else if base != l {
+			return ""
+		}
+		bits = append(bits, r)
+	}
+	if base == "" || len(bits) < 2 {
+		return ""
+	}
+	return base + " & (" + strings.Join(bits, " | ") + ")"
 }
