@@ -361,3 +361,80 @@ func (p *Program) Uniprocessor(f *Func) bool {
 // ArchOf returns the architecture directory f's file lies in ("" for
 // generic code).
 func (p *Program) ArchOf(f *Func) string { return archOf(p.Path(f)) }
+
+// ppDead tells which side of a preprocessor branch of f no build has
+// (parser "#if COND"): `#if 0`; a CONFIG_ symbol the file's architecture
+// (or the --kconfig configuration) cannot set; a debug macro (DEBUG,
+// VERBOSE_DEBUG, FOO_DEBUG, DBG) that no file #defines and no Makefile
+// passes with -D. Anything else may be either.
+func (p *Program) ppDead(f *Func, cond string) (thenDead, elseDead bool) {
+	c := strings.TrimSpace(strings.TrimPrefix(cond, "#if"))
+	neg := false
+	for strings.HasPrefix(c, "!") {
+		neg = !neg
+		c = strings.TrimSpace(c[1:])
+	}
+	for _, w := range []string{"defined", "IS_ENABLED", "IS_BUILTIN", "IS_REACHABLE"} {
+		if strings.HasPrefix(c, w+"(") && strings.HasSuffix(c, ")") {
+			c = strings.TrimSpace(c[len(w)+1 : len(c)-1])
+			break
+		}
+	}
+	c = strings.TrimSpace(strings.TrimPrefix(c, "defined "))
+	dead := false // the condition (before negation) never holds
+	switch {
+	case c == "0":
+		dead = true
+	case c == "1":
+		dead, neg = true, !neg
+	case strings.HasPrefix(c, "CONFIG_") && isIdentText(c):
+		dead = p.configUnset(f, strings.TrimPrefix(c, "CONFIG_"))
+	case isIdentText(c) && debugMacro(c):
+		_, known := p.consts[c]
+		dead = !known && !p.opts.Kbuild.Defined(c) && len(p.byName[c]) == 0 && !p.anyMacro(c)
+	}
+	if !dead {
+		return false, false
+	}
+	if neg {
+		return false, true
+	}
+	return true, false
+}
+
+// debugMacro reports whether a macro name is a debug switch a developer
+// defines to get extra code.
+func debugMacro(s string) bool {
+	return s == "DEBUG" || s == "VERBOSE_DEBUG" || s == "DBG" || strings.HasSuffix(s, "_DEBUG") || strings.HasPrefix(s, "DEBUG_")
+}
+
+// configUnset reports whether config symbol sym cannot be set for f's
+// file: the --kconfig configuration leaves it unset, or no configuration
+// of the file's architecture can set it.
+func (p *Program) configUnset(f *Func, sym string) bool {
+	kb := p.opts.Kbuild
+	if kb == nil {
+		return false
+	}
+	sym = strings.TrimSuffix(sym, "_MODULE")
+	if kb.Config != nil {
+		return !kb.Config.Set(sym)
+	}
+	if kb.Kconfig == nil {
+		return false
+	}
+	return !kb.Kconfig.Possible(sym, p.fileView(f.File))
+}
+
+// anyMacro reports whether some file defines a function-like macro name.
+func (p *Program) anyMacro(name string) bool {
+	if p.macroNames == nil {
+		p.macroNames = map[string]bool{}
+		for _, m := range p.macros {
+			for n := range m {
+				p.macroNames[n] = true
+			}
+		}
+	}
+	return p.macroNames[name]
+}

@@ -85,6 +85,14 @@ func (p *Program) dataflow(f *Func) {
 			outs = []state{st}
 		case parser.NBranch:
 			t, e := st.clone(), st.clone()
+			if c := n.Cond(); strings.HasPrefix(c, "#if") {
+				// a preprocessor branch: both sides, unless no build
+				// has one (`#ifdef DEBUG` with DEBUG defined nowhere)
+				td, ed := p.ppDead(f, c)
+				t.reached, e.reached = !td, !ed
+				outs = []state{t, e}
+				break
+			}
 			p.branch(f, n, &t, &e)
 			switch p.K.bootCPUTest(n.Cond()) + p.K.onceTest(f, n.Cond()) {
 			case 1:
@@ -495,7 +503,7 @@ func (p *Program) scopeEnd(f *Func, n *parser.Node, st *state) {
 // edge on which blocking is allowed.
 func (p *Program) branch(f *Func, n *parser.Node, t, e *state) {
 	cond := n.Cond()
-	if cond == "" || cond == "#if" {
+	if cond == "" || strings.HasPrefix(cond, "#if") {
 		return
 	}
 	for _, w := range callsInText(cond) {

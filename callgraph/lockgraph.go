@@ -103,15 +103,17 @@ type OrderEdge struct {
 	// Nested: either side carries a nesting annotation (_nested,
 	// SINGLE_DEPTH_NESTING): the developer declared the order.
 	Nested bool
-	// the excuses of the witness shown (Holder, Path)
-	wFromRead, wToRead, wNested bool
+	// the excuses of the witness shown (Holder, Path): read sides, a
+	// nesting annotation, other locks held
+	wFromRead, wToRead, wNested, wGated bool
 }
 
 // excuses counts what makes a witness of an order weaker: a read-held or
-// read-taken side, a nesting annotation.
-func excuses(fromRead, toRead, nested bool) int {
+// read-taken side, a nesting annotation, other locks held that may
+// serialise it.
+func excuses(fromRead, toRead, nested, gated bool) int {
 	n := 0
-	for _, b := range []bool{fromRead, toRead, nested} {
+	for _, b := range []bool{fromRead, toRead, nested, gated} {
 		if b {
 			n++
 		}
@@ -178,10 +180,12 @@ func (p *Program) LockOrder() *LockOrder {
 			// an excuse holds only if every witness has it; the witness
 			// shown is one without the excuses the others have (a
 			// write_lock() where the first witness read-locked)
-			if excuses(h.Read, toRead, nested) < excuses(e.wFromRead, e.wToRead, e.wNested) {
-				e.Holder, e.HeldLine, e.HeldCol = f.ID, h.Line, h.Col
-				e.Path = p.AcquirePath(f, si, to)
-				e.wFromRead, e.wToRead, e.wNested = h.Read, toRead, nested
+			if excuses(h.Read, toRead, nested, len(gates) > 0) < excuses(e.wFromRead, e.wToRead, e.wNested, e.wGated) {
+				if path := p.AcquirePath(f, si, to); p.Feasible(path) {
+					e.Holder, e.HeldLine, e.HeldCol = f.ID, h.Line, h.Col
+					e.Path = path
+					e.wFromRead, e.wToRead, e.wNested, e.wGated = h.Read, toRead, nested, len(gates) > 0
+				}
 			}
 			e.Witnesses++
 			e.Nested = e.Nested && nested
@@ -192,7 +196,7 @@ func (p *Program) LockOrder() *LockOrder {
 		}
 		lo.Edges[k] = &OrderEdge{From: h.Class, To: to, Holder: f.ID, HeldLine: h.Line, HeldCol: h.Col,
 			Path: p.AcquirePath(f, si, to), Witnesses: 1, FromRead: h.Read, ToRead: toRead, Nested: nested, Gates: gates,
-			wFromRead: h.Read, wToRead: toRead, wNested: nested}
+			wFromRead: h.Read, wToRead: toRead, wNested: nested, wGated: len(gates) > 0}
 	}
 	for _, f := range p.Funcs {
 		for si := range f.Sites {

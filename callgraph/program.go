@@ -226,6 +226,8 @@ type Program struct {
 	// value (see embedded)
 	embedders map[string]int
 	upMemo    map[string]bool // see Uniprocessor
+	// macroNames: every function-like macro some file defines
+	macroNames map[string]bool
 	// smallDefs: the definitions of each struct name with at most
 	// maxPartFields fields (drivers reuse names: qlcnic's struct __queue
 	// is not r8188eu's)

@@ -72,14 +72,14 @@ type Table struct {
 		SleepsOutsideInterrupt []string `toml:"sleeps_outside_interrupt"`
 		// SleepsWithIRQThread block only for an interrupt with a threaded
 		// handler: synchronize_irq() waits for the IRQ's threads.
-		SleepsWithIRQThread []string  `toml:"sleeps_with_irq_thread"`
+		SleepsWithIRQThread []string `toml:"sleeps_with_irq_thread"`
 		// LastReference call the function they are given only when they
 		// drop an object's last reference (kref_put()).
-		LastReference []string `toml:"last_reference"`
-		Barrier             []string  `toml:"barrier"`
-		BarrierPath         []string  `toml:"barrier_paths"`
-		UserAccess          []string  `toml:"user_access"`
-		Settled             []Settled `toml:"settled"`
+		LastReference []string  `toml:"last_reference"`
+		Barrier       []string  `toml:"barrier"`
+		BarrierPath   []string  `toml:"barrier_paths"`
+		UserAccess    []string  `toml:"user_access"`
+		Settled       []Settled `toml:"settled"`
 	} `toml:"effects"`
 	Contexts struct {
 		Idle            []string         `toml:"idle"`

@@ -54,7 +54,14 @@ type Tree struct {
 	// out of the program.
 	Config   *Config
 	NotBuilt int
+	// defines: macros some Makefile defines on the command line
+	// (`ccflags-$(CONFIG_FOO_DEBUG) += -DDEBUG`)
+	defines map[string]bool
 }
+
+// Defined reports whether some Makefile of the tree may define macro
+// name for the compiler (-Dname): a build can see it defined.
+func (t *Tree) Defined(name string) bool { return t != nil && t.defines[name] }
 
 // Decides reports whether the model can tell buildable files from
 // others (a Kconfig model or a configuration).
@@ -132,6 +139,9 @@ type assign struct {
 }
 
 // add reads one Makefile of directory dir.
+// defineRe finds a -DNAME compiler flag.
+var defineRe = regexp.MustCompile(`(?:^|[\s'"])-D([A-Za-z_][A-Za-z0-9_]*)`)
+
 func (t *Tree) add(dir string, data []byte) {
 	vars := map[string][]assign{}  // "obj", "lib" and composite names -> lists
 	plain := map[string][]string{} // other variables, for $(var) in lists
@@ -141,6 +151,12 @@ func (t *Tree) add(dir string, data []byte) {
 		line := sc.Text()
 		if i := strings.IndexByte(line, '#'); i >= 0 {
 			line = line[:i]
+		}
+		for _, d := range defineRe.FindAllStringSubmatch(line, -1) {
+			if t.defines == nil {
+				t.defines = map[string]bool{}
+			}
+			t.defines[d[1]] = true
 		}
 		m := assignRe.FindStringSubmatch(line)
 		if m == nil {

@@ -441,7 +441,7 @@ func (b *builder) stmt(n *sitter.Node, next int32) int32 {
 		if alt != nil {
 			elseE = b.stmt(alt, next)
 		}
-		id := b.add(Node{Kind: NBranch, Text: "#if", Succ: []int32{thenE, elseE}})
+		id := b.add(Node{Kind: NBranch, Text: b.ppCond(n), Succ: []int32{thenE, elseE}})
 		if id < 0 {
 			return next
 		}
@@ -478,4 +478,31 @@ func isStatement(n *sitter.Node) bool {
 		}
 	}
 	return n.IsError()
+}
+
+// ppCond renders a preprocessor branch's condition as "#if COND":
+// `#ifdef X` is "#if defined(X)", `#ifndef X` "#if !defined(X)"; "#if"
+// alone when it cannot be read.
+func (b *builder) ppCond(n *sitter.Node) string {
+	if sym.has("preproc_ifdef", n) || sym.has("preproc_elifdef", n) {
+		name := n.ChildByFieldName("name")
+		if name == nil || n.ChildCount() == 0 {
+			return "#if"
+		}
+		neg := strings.HasSuffix(b.x.text(n.Child(0)), "ndef")
+		c := "defined(" + b.x.text(name) + ")"
+		if neg {
+			c = "!" + c
+		}
+		return "#if " + c
+	}
+	c := n.ChildByFieldName("condition")
+	if c == nil {
+		return "#if"
+	}
+	t := strings.Join(strings.Fields(b.x.text(c)), " ")
+	if len(t) > 120 {
+		return "#if"
+	}
+	return "#if " + t
 }

@@ -285,7 +285,13 @@ func (x *extractor) macros() {
 			}
 			continue
 		}
-		v := constValue(defineText(src, j))
+		body := defineText(src, j)
+		v := constValue(body)
+		if tb := strings.TrimSpace(body); v == "" && (tb == "" || strings.HasPrefix(tb, "/*") || strings.HasPrefix(tb, "//")) {
+			// `#define DEBUG`: defined, with no value (kept as "NAME=", so
+			// that `#ifdef NAME` code can be told live)
+			v = "="
+		}
 		if old, ok := consts[name]; !ok {
 			consts[name] = v
 			constOrder = append(constOrder, name)
@@ -299,7 +305,11 @@ func (x *extractor) macros() {
 		}
 	}
 	for _, name := range constOrder {
-		if v := consts[name]; v != "" {
+		switch v := consts[name]; v {
+		case "":
+		case "=":
+			x.file.Consts = append(x.file.Consts, name+"=")
+		default:
 			x.file.Consts = append(x.file.Consts, name+"="+v)
 		}
 	}
