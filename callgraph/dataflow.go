@@ -35,6 +35,7 @@ func (p *Program) analyze() {
 			}
 		}
 	}
+	p.writeLocks()
 	p.effects()
 	// the per-function variable maps served the dataflow; rules that
 	// type an expression rebuild the few they need
@@ -627,4 +628,71 @@ func (p *Program) release(st *state, c int32) bool {
 		}
 	}
 	return false
+}
+
+// writeLocks records the lock classes some code takes for writing (or
+// exclusively): a reader of a class nobody ever write-locks never waits
+// (refscale's test_rwsem is only ever down_read()).
+func (p *Program) writeLocks() {
+	p.writeTaken = map[int32]bool{}
+	mark := func(c int32) {
+		p.writeTaken[c] = true
+		p.writeTaken[p.Canon(c)] = true
+	}
+	// helpers that write-lock a lock their caller passes (`down_write(sem)`
+	// with sem a parameter): parameter indexes
+	viaParam := map[int32][]int{}
+	for _, f := range p.Funcs {
+		for si := range f.Sites {
+			s := &f.Sites[si]
+			pr := s.Prim
+			if pr == nil || pr.Read || pr.Op != OpAcquire && pr.Op != OpTrylock {
+				continue
+			}
+			for _, c := range p.lockArgs(f, &f.Src.Nodes[s.Node], pr) {
+				mark(c)
+				if i := p.paramIndex(f, c); i >= 0 {
+					viaParam[f.ID] = append(viaParam[f.ID], i)
+				}
+			}
+		}
+	}
+	if len(viaParam) == 0 {
+		return
+	}
+	for _, f := range p.Funcs {
+		for si := range f.Sites {
+			s := &f.Sites[si]
+			if s.Indirect || s.Prim != nil {
+				continue
+			}
+			n := &f.Src.Nodes[s.Node]
+			for _, t := range s.ArgTargets() {
+				for _, i := range viaParam[t] {
+					if i < len(n.Args) {
+						if name, typed := p.LockClass(f, n.Args[i]); typed {
+							for _, kind := range []string{"rwsem"} {
+								mark(p.Class(name, kind, true))
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// readNeverWaits reports whether site s is a read acquisition of typed
+// lock classes that nothing ever takes for writing.
+func (p *Program) readNeverWaits(s *Site) bool {
+	if s.Prim == nil || !s.Prim.Read || len(s.Acq) == 0 || p.writeTaken == nil {
+		return false
+	}
+	for _, a := range s.Acq {
+		c := a.Class
+		if !p.Classes[c].Typed || p.writeTaken[c] || p.writeTaken[p.Canon(c)] || !p.K.Sleeping(p.Classes[c].Kind) {
+			return false
+		}
+	}
+	return true
 }

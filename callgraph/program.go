@@ -226,6 +226,8 @@ type Program struct {
 	// value (see embedded)
 	embedders map[string]int
 	upMemo    map[string]bool // see Uniprocessor
+	// writeTaken: lock classes some code takes for writing (writeLocks)
+	writeTaken map[int32]bool
 	// macroNames: every function-like macro some file defines
 	macroNames map[string]bool
 	// smallDefs: the definitions of each struct name with at most

@@ -66,6 +66,9 @@ func (p *Program) siteEffect(f *Func, s *Site, e Effect) bool {
 		if pr.UserAccess && s.NoFault {
 			return false
 		}
+		if p.readNeverWaits(s) {
+			return false
+		}
 		if pr.Sleep {
 			return true
 		}
