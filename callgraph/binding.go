@@ -1,6 +1,7 @@
 package callgraph
 
 import (
+	"path"
 	"strings"
 
 	"github.com/lockorder/lockorder/kbuild"
@@ -390,8 +391,7 @@ func (p *Program) ppDead(f *Func, cond string) (thenDead, elseDead bool) {
 	case strings.HasPrefix(c, "CONFIG_") && isIdentText(c):
 		dead = p.configUnset(f, strings.TrimPrefix(c, "CONFIG_"))
 	case isIdentText(c) && debugMacro(c):
-		_, known := p.consts[c]
-		dead = !known && !p.opts.Kbuild.Defined(c) && len(p.byName[c]) == 0 && !p.anyMacro(c)
+		dead = !p.opts.Kbuild.Defined(c) && !p.definedNear(f.File, c)
 	}
 	if !dead {
 		return false, false
@@ -426,15 +426,36 @@ func (p *Program) configUnset(f *Func, sym string) bool {
 	return !kb.Kconfig.Possible(sym, p.fileView(f.File))
 }
 
-// anyMacro reports whether some file defines a function-like macro name.
-func (p *Program) anyMacro(name string) bool {
-	if p.macroNames == nil {
-		p.macroNames = map[string]bool{}
-		for _, m := range p.macros {
-			for n := range m {
-				p.macroNames[n] = true
-			}
+// definedNear reports whether file fi, or a header of its directory,
+// #defines macro name (a debug switch is defined in the driver's own
+// file or header, if anywhere).
+func (p *Program) definedNear(fi int32, name string) bool {
+	if p.dirFiles == nil {
+		p.dirFiles = map[string][]int32{}
+		for i, f := range p.Files {
+			d := path.Dir(f.Path)
+			p.dirFiles[d] = append(p.dirFiles[d], int32(i))
 		}
 	}
-	return p.macroNames[name]
+	defines := func(i int32) bool {
+		f := p.Files[i]
+		if p.macros[i][name] {
+			return true
+		}
+		for _, c := range f.Consts {
+			if n, _, _ := strings.Cut(c, "="); n == name {
+				return true
+			}
+		}
+		return false
+	}
+	if defines(fi) {
+		return true
+	}
+	for _, i := range p.dirFiles[path.Dir(p.Files[fi].Path)] {
+		if strings.HasSuffix(p.Files[i].Path, ".h") && defines(i) {
+			return true
+		}
+	}
+	return false
 }

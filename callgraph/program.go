@@ -228,8 +228,8 @@ type Program struct {
 	upMemo    map[string]bool // see Uniprocessor
 	// writeTaken: lock classes some code takes for writing (writeLocks)
 	writeTaken map[int32]bool
-	// macroNames: every function-like macro some file defines
-	macroNames map[string]bool
+	// dirFiles: the files of each directory (see definedNear)
+	dirFiles map[string][]int32
 	// smallDefs: the definitions of each struct name with at most
 	// maxPartFields fields (drivers reuse names: qlcnic's struct __queue
 	// is not r8188eu's)
