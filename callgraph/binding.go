@@ -391,7 +391,7 @@ func (p *Program) ppDead(f *Func, cond string) (thenDead, elseDead bool) {
 	case strings.HasPrefix(c, "CONFIG_") && isIdentText(c):
 		dead = p.configUnset(f, strings.TrimPrefix(c, "CONFIG_"))
 	case isIdentText(c) && debugMacro(c):
-		dead = !p.opts.Kbuild.Defined(c) && !p.definedNear(f.File, c)
+		dead = !p.opts.Kbuild.Defined(p.Path(f), c) && !p.definedNear(f.File, c)
 	}
 	if !dead {
 		return false, false

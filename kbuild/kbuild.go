@@ -54,14 +54,27 @@ type Tree struct {
 	// out of the program.
 	Config   *Config
 	NotBuilt int
-	// defines: macros some Makefile defines on the command line
-	// (`ccflags-$(CONFIG_FOO_DEBUG) += -DDEBUG`)
-	defines map[string]bool
+	// defines: per directory, the macros its Makefile defines on the
+	// command line (`ccflags-$(CONFIG_FOO_DEBUG) += -DDEBUG`)
+	defines map[string]map[string]bool
 }
 
-// Defined reports whether some Makefile of the tree may define macro
-// name for the compiler (-Dname): a build can see it defined.
-func (t *Tree) Defined(name string) bool { return t != nil && t.defines[name] }
+// Defined reports whether the Makefile of the directory of file p, or of
+// a directory above it (subdir-ccflags), may define macro name for the
+// compiler (-Dname).
+func (t *Tree) Defined(p, name string) bool {
+	if t == nil || t.defines == nil {
+		return false
+	}
+	for d := path.Dir(path.Clean(p)); ; d = path.Dir(d) {
+		if t.defines[d][name] {
+			return true
+		}
+		if d == "." || d == "/" || d == "" {
+			return false
+		}
+	}
+}
 
 // Decides reports whether the model can tell buildable files from
 // others (a Kconfig model or a configuration).
@@ -154,9 +167,13 @@ func (t *Tree) add(dir string, data []byte) {
 		}
 		for _, d := range defineRe.FindAllStringSubmatch(line, -1) {
 			if t.defines == nil {
-				t.defines = map[string]bool{}
+				t.defines = map[string]map[string]bool{}
 			}
-			t.defines[d[1]] = true
+			cd := path.Clean(dir)
+			if t.defines[cd] == nil {
+				t.defines[cd] = map[string]bool{}
+			}
+			t.defines[cd][d[1]] = true
 		}
 		m := assignRe.FindStringSubmatch(line)
 		if m == nil {

@@ -88,3 +88,29 @@ func TestModel(t *testing.T) {
 		t.Errorf("nil tree: Component = %s, want a/b", got)
 	}
 }
+
+// A -D flag of a Makefile defines the macro for its directory and those
+// below it, not for the rest of the tree.
+func TestDefined(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "drivers/foo/Makefile", "obj-y += foo.o\nccflags-$(CONFIG_FOO_DEBUG) += -DDEBUG -DFOO_TRACE=1\n")
+	write(t, root, "drivers/foo/foo.c", "")
+	write(t, root, "drivers/foo/sub/Makefile", "obj-y += bar.o\n")
+	write(t, root, "drivers/foo/sub/bar.c", "")
+	write(t, root, "drivers/baz/Makefile", "obj-y += baz.o\n")
+	write(t, root, "drivers/baz/baz.c", "")
+	tr := Read([]string{root + "/drivers/foo", root + "/drivers/foo/sub", root + "/drivers/baz"})
+	for _, c := range []struct {
+		file, name string
+		want       bool
+	}{
+		{root + "/drivers/foo/foo.c", "DEBUG", true},
+		{root + "/drivers/foo/foo.c", "FOO_TRACE", true},
+		{root + "/drivers/foo/sub/bar.c", "DEBUG", true},
+		{root + "/drivers/baz/baz.c", "DEBUG", false},
+	} {
+		if got := tr.Defined(c.file, c.name); got != c.want {
+			t.Errorf("Defined(%s, %s) = %v, want %v", c.file, c.name, got, c.want)
+		}
+	}
+}
