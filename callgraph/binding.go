@@ -390,8 +390,16 @@ func (p *Program) ppDead(f *Func, cond string) (thenDead, elseDead bool) {
 		dead, neg = true, !neg
 	case strings.HasPrefix(c, "CONFIG_") && isIdentText(c):
 		dead = p.configUnset(f, strings.TrimPrefix(c, "CONFIG_"))
-	case isIdentText(c) && debugMacro(c):
-		dead = !p.opts.Kbuild.Defined(p.Path(f), c) && !p.definedNear(f.File, c)
+	case isIdentText(c) && debugMacro(c) && !p.opts.Kbuild.Defined(p.Path(f), c) && !p.definedNear(f.File, c):
+		dead = true
+	case isIdentText(c):
+		// `#define DUMP_IT_BACK 0` in the file, then `#if DUMP_IT_BACK`
+		switch v := p.fileConst(f.File, c); {
+		case v == "0":
+			dead = true
+		case v != "" && v != "=" && !strings.HasPrefix(cond, "#if defined") && !strings.HasPrefix(cond, "#if !defined"):
+			dead, neg = true, !neg
+		}
 	}
 	if !dead {
 		return false, false
@@ -458,4 +466,18 @@ func (p *Program) definedNear(fi int32, name string) bool {
 		}
 	}
 	return false
+}
+
+// fileConst returns the value file fi's own #define gives name ("=" for
+// an empty one; "" when the file does not define it).
+func (p *Program) fileConst(fi int32, name string) string {
+	for _, c := range p.Files[fi].Consts {
+		if n, v, ok := strings.Cut(c, "="); ok && n == name {
+			if v == "" {
+				return "="
+			}
+			return v
+		}
+	}
+	return ""
 }

@@ -325,25 +325,25 @@ func (p *Program) isGlobalObject(f *Func, name string) bool {
 const maxPartFields = 8
 
 // embedded reports whether struct type t is a part: embedded by value in
-// at least two other struct types, and small (see isPart).
+// at least two fields of other struct types, and small (see isPart).
 func (p *Program) embedded(t string) bool {
 	return p.isPart(t, "")
 }
 
 // isPart reports whether struct type t, as a definition with field fl
 // (any field when ""), is a part: small, and embedded by value in at
-// least two other struct types.
+// least two fields of other struct types.
 func (p *Program) isPart(t, fl string) bool {
 	if p.embedders == nil {
 		n := map[string]int{}
 		for name, fields := range p.structs {
-			seen := map[string]bool{}
 			for _, v := range fields {
 				if v.Ptr != 0 {
 					continue
 				}
-				if ft := p.typeOf(v.Type); ft != "" && ft != name && !seen[ft] {
-					seen[ft] = true
+				// every embedding counts: MPT_ADAPTER's mptbase_cmds
+				// and taskmgmt_cmds are two _MPT_MGMTs
+				if ft := p.typeOf(v.Type); ft != "" && ft != name {
 					n[ft]++
 				}
 			}

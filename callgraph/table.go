@@ -432,11 +432,43 @@ func (k *Knowledge) BlockingGFP(expr string) bool {
 		return false
 	}
 	for _, w := range splitWords(expr) {
-		if k.blocking[w] {
+		if k.blocking[w] && !clearedFlag(expr, w) {
 			return true
 		}
 	}
 	return false
+}
+
+// clearedFlag reports whether every use of flag w in a mask expression
+// clears it (`gfp & ~__GFP_DIRECT_RECLAIM`).
+func clearedFlag(expr, w string) bool {
+	seen := false
+	for i := 0; i+len(w) <= len(expr); {
+		j := strings.Index(expr[i:], w)
+		if j < 0 {
+			break
+		}
+		at := i + j
+		i = at + len(w)
+		before := at == 0 || !isWordByte(expr[at-1])
+		after := i == len(expr) || !isWordByte(expr[i])
+		if !before || !after {
+			continue
+		}
+		seen = true
+		k := at - 1
+		for k >= 0 && (expr[k] == ' ' || expr[k] == '(') {
+			k--
+		}
+		if k < 0 || expr[k] != '~' {
+			return false
+		}
+	}
+	return seen
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 func splitWords(s string) []string {

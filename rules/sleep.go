@@ -232,6 +232,11 @@ func runSleepInAtomic(c *Context) []Finding {
 				// cond_resched_lock(l) drops l, the only lock held, to sleep
 				continue
 			}
+			if droppedAtEnd(c, f, s, w.path) {
+				// a callee's cond_resched_lock(&ctl->tree_lock) drops the
+				// lock its caller holds, the only one held
+				continue
+			}
 			sev, how, dropped := w.severity(p, irqCtx && !p.KeepsIRQsOff(w.path))
 			msg := fmt.Sprintf("%s() may sleep in atomic context (%s)%s: %s() can reach %s()",
 				f.Src.Name, ctx, how, s.Callee, w.sleeper)
@@ -301,8 +306,10 @@ func sleepInCallbacks(c *Context, irqRegs, softRegs []callgraph.Registration) []
 	return out
 }
 
-// bhHeld reports whether a lock taken with bottom halves disabled
-// (spin_lock_bh() & co.) by f itself is held at site s.
+// bhHeld reports whether bottom halves are disabled at site s by f
+// itself: a lock taken with spin_lock_bh() & co. is held, or an earlier
+// local_bh_disable() (or rcu_read_lock_bh()) has no local_bh_enable()
+// after it before s.
 func bhHeld(f *callgraph.Func, s *callgraph.Site) bool {
 	for _, h := range s.Held {
 		if h.Site >= 0 && int(h.Site) < len(f.Sites) {
@@ -311,7 +318,23 @@ func bhHeld(f *callgraph.Func, s *callgraph.Site) bool {
 			}
 		}
 	}
-	return false
+	if s.Preempt == 0 && s.RCU == 0 {
+		return false
+	}
+	off := false
+	for i := range f.Sites {
+		t := &f.Sites[i]
+		if t == s || t.Line > s.Line || t.Line == s.Line && t.Col >= s.Col {
+			break
+		}
+		switch t.Callee {
+		case "local_bh_disable", "rcu_read_lock_bh":
+			off = true
+		case "local_bh_enable", "rcu_read_unlock_bh":
+			off = false
+		}
+	}
+	return off
 }
 
 // atomicContext describes why a site is atomic ("" when it is not), and
@@ -349,6 +372,39 @@ func callsEntry(targets []int32, isEntry map[int32]bool) bool {
 		}
 	}
 	return false
+}
+
+// droppedAtEnd reports whether a chain ends at a cond_resched_lock()-style
+// call down the path given the lock that alone makes site s of f atomic.
+func droppedAtEnd(c *Context, f *callgraph.Func, s *callgraph.Site, path []callgraph.SiteRef) bool {
+	if len(path) < 2 || s.Preempt > 0 || s.RCU > 0 || s.IRQsOff() {
+		return false
+	}
+	last := path[len(path)-1]
+	lf := c.P.Funcs[last.Func]
+	ls := &lf.Sites[last.Site]
+	if ls.Prim == nil || !ls.Prim.SleepsUnlocked {
+		return false
+	}
+	args := c.P.CallArgs(lf, ls)
+	if len(args) == 0 {
+		return false
+	}
+	name, typed := c.P.LockClass(lf, args[0])
+	if !typed {
+		return false
+	}
+	n := 0
+	for _, h := range s.Held {
+		if !c.P.K.Atomic(c.P.Classes[h.Class].Kind) {
+			continue
+		}
+		n++
+		if c.P.Classes[h.Class].Name != name || h.IRQOff {
+			return false
+		}
+	}
+	return n == 1
 }
 
 // onlyLockPassed reports whether the lock a cond_resched_lock()-style call
