@@ -36,6 +36,7 @@ func (p *Program) analyze() {
 		}
 	}
 	p.writeLocks()
+	p.noFaultCalls()
 	p.effects()
 	// the per-function variable maps served the dataflow; rules that
 	// type an expression rebuild the few they need
@@ -695,4 +696,34 @@ func (p *Program) readNeverWaits(s *Site) bool {
 		}
 	}
 	return true
+}
+
+// noFaultCalls marks the functions every direct call of which is made
+// with page faults disabled, and (once more down) the functions only
+// they call that way.
+func (p *Program) noFaultCalls() {
+	for round := 0; round < 2; round++ {
+		calls := make([]int8, len(p.Funcs)) // 0 none, 1 all nofault, 2 some not
+		for _, f := range p.Funcs {
+			for si := range f.Sites {
+				s := &f.Sites[si]
+				if s.Prim != nil {
+					continue
+				}
+				nf := (s.NoFault || f.NoFaultCalls) && s.Reached
+				for k, t := range s.Targets {
+					switch {
+					case !nf || k >= len(s.Targets)-int(s.CB):
+						// a callback runs in the helper's context
+						calls[t] = 2
+					case calls[t] == 0:
+						calls[t] = 1
+					}
+				}
+			}
+		}
+		for i, f := range p.Funcs {
+			f.NoFaultCalls = calls[i] == 1
+		}
+	}
 }

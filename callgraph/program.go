@@ -68,6 +68,10 @@ type Func struct {
 	MayExitHeld []int32
 	// ParamAcq: part locks taken through parameters (see partlocks.go)
 	ParamAcq []ParamAcq
+	// NoFaultCalls: every call of the function is made with page faults
+	// disabled (futex_atomic_cmpxchg_inatomic() inside
+	// pagefault_disable()): its user accesses do not sleep
+	NoFaultCalls bool
 	// Barrier functions (panic, error reporting) are not followed for
 	// effects.
 	Barrier bool

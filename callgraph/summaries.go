@@ -63,7 +63,7 @@ func (p *Program) siteEffect(f *Func, s *Site, e Effect) bool {
 		if e == EffSleepIdle && pr.IdleYield {
 			return false
 		}
-		if pr.UserAccess && s.NoFault {
+		if pr.UserAccess && (s.NoFault || f.NoFaultCalls) {
 			return false
 		}
 		if p.readNeverWaits(s) {
