@@ -61,6 +61,15 @@ func (p *Program) isConst(s string) bool {
 // constant whose number the tree defines: `if (!nonblock)` with
 // MSG_DONTWAIT (0x40) passed.
 func (p *Program) contradicts(g ParamGuard, v string) bool {
+	if g.Test == pgEq || g.Test == pgNe {
+		// numbers the tree gives both (macros, enumerators) decide: two
+		// names of one value are equal, 0 is not RTM_DELADDR
+		if a, ok := p.constNum(v); ok {
+			if b, ok := p.constNum(g.Flag); ok {
+				return (a != b) == (g.Test == pgEq)
+			}
+		}
+	}
 	if p.constContradicts(g, v) {
 		return true
 	}

@@ -449,6 +449,7 @@ func (x *extractor) run(root *sitter.Node) {
 	x.topLevel(root)
 	x.perCPU()
 	x.macros()
+	x.enums(root)
 }
 
 func (x *extractor) addCall(call, cf, ca *sitter.Node) {

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 
 	sitter "github.com/smacker/go-tree-sitter"
@@ -378,4 +379,74 @@ func BlankAttributes(src []byte) []byte {
 		i = j
 	}
 	return out
+}
+
+// enums records the numbers of the file's enumerators (`enum { RTM_NEWADDR
+// = 20, RTM_DELADDR, ... }`) as Consts, as numeric macros are: an
+// enumerator is its explicit value (a number, an earlier enumerator, BIT(n),
+// a shift, a +1), or the one before it plus one; unknown after a value
+// that cannot be read. Names the file's macros already give are left.
+func (x *extractor) enums(root *sitter.Node) {
+	have := map[string]bool{}
+	for _, c := range x.file.Consts {
+		n, _, _ := strings.Cut(c, "=")
+		have[n] = true
+	}
+	vals := map[string]int64{}
+	var walk func(n *sitter.Node, depth int)
+	walk = func(n *sitter.Node, depth int) {
+		if depth > 40 || sym.has("function_definition", n) || sym.has("compound_statement", n) {
+			return
+		}
+		if sym.has("enumerator_list", n) {
+			next, known := int64(0), true
+			for i := 0; i < int(n.NamedChildCount()); i++ {
+				e := n.NamedChild(i)
+				if !sym.has("enumerator", e) {
+					continue
+				}
+				name := e.ChildByFieldName("name")
+				if name == nil {
+					continue
+				}
+				if v := e.ChildByFieldName("value"); v != nil {
+					next, known = enumValue(x.text(v), vals)
+				}
+				nm := x.text(name)
+				if known {
+					vals[nm] = next
+					if !have[nm] {
+						have[nm] = true
+						x.file.Consts = append(x.file.Consts, nm+"="+strconv.FormatInt(next, 10))
+					}
+				}
+				next++
+			}
+			return
+		}
+		for i := 0; i < int(n.NamedChildCount()); i++ {
+			walk(n.NamedChild(i), depth+1)
+		}
+	}
+	walk(root, 0)
+}
+
+// enumValue reads an enumerator's explicit value.
+func enumValue(s string, vals map[string]int64) (int64, bool) {
+	s = strings.TrimSpace(s)
+	if v := constValue(s); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil
+	}
+	if v, ok := vals[s]; ok {
+		return v, true
+	}
+	if l, r, ok := strings.Cut(s, "+"); ok {
+		if a, ok1 := enumValue(l, vals); ok1 {
+			if b, ok2 := enumValue(r, vals); ok2 {
+				return a + b, true
+			}
+		}
+	}
+	return 0, false
 }
