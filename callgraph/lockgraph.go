@@ -103,6 +103,9 @@ type OrderEdge struct {
 	// Nested: either side carries a nesting annotation (_nested,
 	// SINGLE_DEPTH_NESTING): the developer declared the order.
 	Nested bool
+	// ProbeOnly: every witness's holder runs only inside a driver's
+	// probe (see Program.ProbeOnly)
+	ProbeOnly bool
 	// the excuses of the witness shown (Holder, Path): read sides, a
 	// nesting annotation, other locks held
 	wFromRead, wToRead, wNested, wGated bool
@@ -188,6 +191,7 @@ func (p *Program) LockOrder() *LockOrder {
 				}
 			}
 			e.Witnesses++
+			e.ProbeOnly = e.ProbeOnly && p.ProbeOnly(f.ID)
 			e.Nested = e.Nested && nested
 			e.FromRead = e.FromRead && h.Read
 			e.ToRead = e.ToRead && toRead
@@ -196,7 +200,7 @@ func (p *Program) LockOrder() *LockOrder {
 		}
 		lo.Edges[k] = &OrderEdge{From: h.Class, To: to, Holder: f.ID, HeldLine: h.Line, HeldCol: h.Col,
 			Path: p.AcquirePath(f, si, to), Witnesses: 1, FromRead: h.Read, ToRead: toRead, Nested: nested, Gates: gates,
-			wFromRead: h.Read, wToRead: toRead, wNested: nested, wGated: len(gates) > 0}
+			wFromRead: h.Read, wToRead: toRead, wNested: nested, wGated: len(gates) > 0, ProbeOnly: p.ProbeOnly(f.ID)}
 	}
 	for _, f := range p.Funcs {
 		for si := range f.Sites {
@@ -446,4 +450,47 @@ func (p *Program) NoValidate() map[int32]bool {
 	})
 	p.noValidate = out
 	return out
+}
+
+// ProbeOnly reports whether function id runs only inside a driver's
+// probe: it is stored into a `probe` field, or every direct call of it is
+// made by such functions and nothing stores its address. What a probe
+// takes belongs to a device no other path can reach yet (the driver core
+// runs probe and remove of one device under its device lock).
+func (p *Program) ProbeOnly(id int32) bool {
+	if p.probeOnly == nil {
+		p.probeOnly = p.probeOnlySet()
+	}
+	return p.probeOnly[id]
+}
+
+func (p *Program) probeOnlySet() map[int32]bool {
+	only := map[int32]bool{}
+	for _, id := range p.storeIx.byField["probe"] {
+		only[id] = true
+	}
+	if len(only) == 0 {
+		return only
+	}
+	callers := p.Callers(false)
+	for changed, round := true, 0; changed && round < 8; round++ {
+		changed = false
+		for _, f := range p.Funcs {
+			if only[f.ID] || len(callers[f.ID]) == 0 || len(p.storedComps[f.ID]) > 0 {
+				continue
+			}
+			all := true
+			for _, c := range callers[f.ID] {
+				if !only[c.Caller] {
+					all = false
+					break
+				}
+			}
+			if all {
+				only[f.ID] = true
+				changed = true
+			}
+		}
+	}
+	return only
 }

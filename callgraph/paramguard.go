@@ -145,6 +145,10 @@ func (p *Program) paramGuards1(f *Func, cond string) (onTrue, onFalse []ParamGua
 				return []ParamGuard{g}, []ParamGuard{g.negate()}
 			}
 		}
+		if g, ok := p.anyEqual(f, parts); ok {
+			// `code == A || code == B`: code is one of them
+			return []ParamGuard{g}, []ParamGuard{g.negate()}
+		}
 		for _, c := range parts {
 			if g, ok := p.atomGuard(f, c); ok {
 				onFalse = append(onFalse, g.negate())
@@ -1288,6 +1292,27 @@ func (p *Program) linkParamStores() {
 			}
 		}
 	}
+}
+
+// anyEqual reads disjuncts that each compare one parameter (or member)
+// with a named constant as one test: equal to one of them (Flag "A|B").
+func (p *Program) anyEqual(f *Func, parts []string) (ParamGuard, bool) {
+	var out ParamGuard
+	var flags []string
+	for i, c := range parts {
+		g, ok := p.atomGuard(f, c)
+		if !ok || g.Test != pgEq || g.Local != "" || strings.Contains(g.Flag, "|") {
+			return ParamGuard{}, false
+		}
+		if i == 0 {
+			out = g
+		} else if g.Param != out.Param || g.Field != out.Field {
+			return ParamGuard{}, false
+		}
+		flags = append(flags, g.Flag)
+	}
+	out.Flag = strings.Join(flags, "|")
+	return out, len(flags) > 1
 }
 
 // constUnion normalises a union of named constants, `(A | B)`, to

@@ -234,6 +234,8 @@ type Program struct {
 	writeTaken map[int32]bool
 	// dirFiles: the files of each directory (see definedNear)
 	dirFiles map[string][]int32
+	// probeOnly: see ProbeOnly
+	probeOnly map[int32]bool
 	// smallDefs: the definitions of each struct name with at most
 	// maxPartFields fields (drivers reuse names: qlcnic's struct __queue
 	// is not r8188eu's)
@@ -292,11 +294,10 @@ func Build(files []*parser.File, k *Knowledge, opts Options) *Program {
 			}
 		}
 		p.macros = append(p.macros, mac)
-		if strings.HasSuffix(f.Path, ".h") && len(f.Macros) > 0 && !strings.HasPrefix(f.Path, "include/") && !strings.Contains(f.Path, "/include/") {
+		if dir := privateScope(f.Path); dir != "" && len(f.Macros) > 0 {
 			if p.headerMacros == nil {
 				p.headerMacros = map[string][]string{}
 			}
-			dir := f.Path[:strings.LastIndexByte(f.Path, '/')+1]
 			for _, m := range f.Macros {
 				p.headerMacros[m] = append(p.headerMacros[m], dir)
 			}
@@ -782,4 +783,21 @@ func (p *Program) sccs() [][]int32 {
 		}
 	}
 	return out
+}
+
+// privateScope returns the directory whose files a private header serves
+// ("" for a shared one): its own directory, or for a driver's include/
+// directory (drivers/staging/rtl8723bs/include/rtw_pwrctrl.h) the
+// driver's. The tree's include/ and the architectures' are shared.
+func privateScope(p string) string {
+	if !strings.HasSuffix(p, ".h") || strings.HasPrefix(p, "include/") {
+		return ""
+	}
+	if i := strings.Index(p, "/include/"); i >= 0 {
+		if strings.HasPrefix(p, "arch/") && strings.Count(p[:i], "/") == 1 {
+			return "" // arch/x86/include/...
+		}
+		return p[:i+1]
+	}
+	return p[:strings.LastIndexByte(p, '/')+1]
 }

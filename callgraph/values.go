@@ -61,6 +61,22 @@ func (p *Program) isConst(s string) bool {
 // constant whose number the tree defines: `if (!nonblock)` with
 // MSG_DONTWAIT (0x40) passed.
 func (p *Program) contradicts(g ParamGuard, v string) bool {
+	if (g.Test == pgEq || g.Test == pgNe) && strings.Contains(g.Flag, "|") {
+		// one of several constants: equal to none of them contradicts
+		// ==, equal to one contradicts !=
+		for _, fl := range strings.Split(g.Flag, "|") {
+			one := g
+			one.Flag = fl
+			c := p.contradicts(one, v)
+			if g.Test == pgEq && !c {
+				return false
+			}
+			if g.Test == pgNe && c {
+				return true
+			}
+		}
+		return g.Test == pgEq
+	}
 	if g.Test == pgEq || g.Test == pgNe {
 		// numbers the tree gives both (macros, enumerators) decide: two
 		// names of one value are equal, 0 is not RTM_DELADDR

@@ -82,6 +82,8 @@ func cycleFinding(c *Context, cy callgraph.Cycle) Finding {
 			why = "one order rests on a long call chain"
 		case e.Nested:
 			why = "one order carries a nesting annotation"
+		case e.ProbeOnly && perObject(c, cyc):
+			why = "one order runs only while " + c.P.Funcs[e.Holder].Src.Name + "() probes a device, whose locks no other path reaches yet"
 		case c.P.LastRefHop(e.Path) != "":
 			why = "one order runs only when " + c.P.LastRefHop(e.Path) + "() drops the last reference"
 		case in.ToRead && e.FromRead && c.P.K.Kind(c.P.Classes[cyc[i]].Kind).ReadRecursive:
@@ -157,4 +159,15 @@ func oneKernel(c *Context, cy callgraph.Cycle) string {
 		}
 	}
 	return ""
+}
+
+// perObject reports whether a cycle has a lock of a struct field (one per
+// object), not only global locks.
+func perObject(c *Context, cyc []int32) bool {
+	for _, id := range cyc {
+		if n := c.P.Classes[id].Name; strings.Contains(n, ".") && !strings.Contains(n, ":") {
+			return true
+		}
+	}
+	return false
 }
