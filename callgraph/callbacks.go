@@ -176,6 +176,9 @@ func (p *Program) helperParam(targets []int32, calls map[int32]uint64, j int) st
 	return ""
 }
 
+// FuncArg returns the function an argument names (see funcArg).
+func FuncArg(a string) string { return funcArg(a) }
+
 // funcArg returns the function an argument names (`fn`, `&fn`, a cast
 // `(void *)fn`), or "".
 func funcArg(a string) string {
@@ -244,4 +247,84 @@ func (p *Program) LastRefHop(path []SiteRef) string {
 		}
 	}
 	return ""
+}
+
+// AtomicCall is where a helper calls the function it is given in atomic
+// context: the site of the call through the parameter (in the helper or a
+// helper it hands the parameter to) and why it is atomic there.
+type AtomicCall struct {
+	At  SiteRef
+	Why string
+}
+
+// AtomicParams returns, per function, the parameters it calls through
+// in atomic context (directly, or by handing them to a helper that does),
+// with where: smp_call_function_many_cond() calls func(info) with IRQs
+// disabled, on_each_cpu() hands func to it. Computed once, after the
+// dataflow.
+func (p *Program) AtomicParams() map[int32]map[int]AtomicCall {
+	if p.atomicParams != nil {
+		return p.atomicParams
+	}
+	out := map[int32]map[int]AtomicCall{}
+	add := func(f int32, i int, a AtomicCall) bool {
+		m := out[f]
+		if m == nil {
+			m = map[int]AtomicCall{}
+			out[f] = m
+		}
+		if _, ok := m[i]; ok {
+			return false
+		}
+		m[i] = a
+		return true
+	}
+	var work []int32
+	for _, f := range p.Funcs {
+		for si := range f.Sites {
+			s := &f.Sites[si]
+			if !s.Indirect || f.Src.Nodes[s.Node].Indirect || !s.Reached {
+				continue
+			}
+			i := paramNamed(f, s.Callee)
+			if i < 0 {
+				continue
+			}
+			why := ""
+			for _, h := range s.Held {
+				if p.K.Atomic(p.Classes[h.Class].Kind) && p.Classes[h.Class].Typed && !h.Trylock {
+					why = p.Classes[h.Class].Name + " held"
+					break
+				}
+			}
+			if why == "" && s.IRQsOff() {
+				why = "IRQs disabled"
+			}
+			if why == "" {
+				continue
+			}
+			if add(f.ID, i, AtomicCall{SiteRef{f.ID, int32(si)}, why}) {
+				work = append(work, f.ID)
+			}
+		}
+	}
+	callers := p.Callers(true)
+	for len(work) > 0 {
+		g := work[0]
+		work = work[1:]
+		for _, e := range callers[g] {
+			f := p.Funcs[e.Caller]
+			n := &f.Src.Nodes[f.Sites[e.Site].Node]
+			for k, a := range out[g] {
+				if k >= len(n.Args) {
+					continue
+				}
+				if i := paramNamed(f, strings.TrimSpace(n.Args[k])); i >= 0 && add(f.ID, i, a) {
+					work = append(work, f.ID)
+				}
+			}
+		}
+	}
+	p.atomicParams = out
+	return out
 }

@@ -236,6 +236,8 @@ type Program struct {
 	dirFiles map[string][]int32
 	// probeOnly: see ProbeOnly
 	probeOnly map[int32]bool
+	// atomicParams: see AtomicParams
+	atomicParams map[int32]map[int]AtomicCall
 	// smallDefs: the definitions of each struct name with at most
 	// maxPartFields fields (drivers reuse names: qlcnic's struct __queue
 	// is not r8188eu's)

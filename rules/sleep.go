@@ -249,7 +249,70 @@ func runSleepInAtomic(c *Context) []Finding {
 			out = append(out, fd)
 		}
 	}
-	return append(out, sleepInCallbacks(c, irqRegs, softRegs)...)
+	out = append(out, sleepInCallbacks(c, irqRegs, softRegs)...)
+	return append(out, sleepInHelperCalls(c)...)
+}
+
+// sleepInHelperCalls flags a function that may sleep passed to a helper
+// that calls it in atomic context: on_each_cpu(fn, ...) reaches
+// smp_call_function_many_cond(), which calls fn(info) with IRQs disabled;
+// a walker that calls its visitor under its spinlock. The finding is at
+// the call that passes the function.
+func sleepInHelperCalls(c *Context) []Finding {
+	p := c.P
+	atomic := p.AtomicParams()
+	if len(atomic) == 0 {
+		return nil
+	}
+	var out []Finding
+	for _, f := range p.Funcs {
+		for si := range f.Sites {
+			s := &f.Sites[si]
+			if s.CB == 0 || !s.Reached || s.Guarded || s.Dropped {
+				continue
+			}
+			if d, _, _, _ := atomicContext(c, f, s); d != "" {
+				continue // the main pass reports it in that context
+			}
+			args := p.CallArgs(f, s)
+			for _, t := range s.Targets[len(s.Targets)-int(s.CB):] {
+				tf := p.Funcs[t]
+				if tf.Barrier || tf.ViaDirect[callgraph.EffSleep] < 0 {
+					continue
+				}
+				var at callgraph.AtomicCall
+				found := false
+				for _, h := range s.ArgTargets() {
+					for j, a := range args {
+						if ac, ok := atomic[h][j]; ok && callgraph.FuncArg(a) == tf.Src.Name {
+							at, found = ac, true
+						}
+					}
+				}
+				if !found {
+					continue
+				}
+				path := append([]callgraph.SiteRef{{Func: f.ID, Site: int32(si)}},
+					p.EffectPath(tf, tf.ViaDirect[callgraph.EffSleep], callgraph.EffSleep, true)...)
+				if !p.EndsInEffect(path, callgraph.EffSleep) {
+					continue
+				}
+				last := path[len(path)-1]
+				sleeper := p.Funcs[last.Func].Sites[last.Site].Callee
+				hf := p.Funcs[at.At.Func]
+				ctx := fmt.Sprintf("%s() calls the function it is given with %s", hf.Src.Name, at.Why)
+				w := sleepWitness{path: path, sleeper: sleeper, direct: true, dropped: p.Contradiction(path)}
+				sev, _, dropped := w.severity(p, false)
+				msg := fmt.Sprintf("%s() passes %s(), which may sleep, to %s(): %s() calls it with %s; %s() can reach %s()",
+					f.Src.Name, tf.Src.Name, s.Callee, hf.Src.Name, at.Why, tf.Src.Name, sleeper)
+				fd := sleepFinding(c, f, int32(si), w, sev, msg, ctx, c.SiteLoc(at.At.Func, at.At.Site), "helper-"+at.Why,
+					"pass a function that does not sleep, or call the blocking work outside the helper")
+				fd.Dropped = dropped
+				out = append(out, fd)
+			}
+		}
+	}
+	return out
 }
 
 // sleepInCallbacks flags blocking calls made by functions that run in an
