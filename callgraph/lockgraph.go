@@ -178,6 +178,13 @@ func (p *Program) LockOrder() *LockOrder {
 				gates = append(gates, g.Class)
 			}
 		}
+		for _, g := range p.EntryHeld(f.ID) {
+			// an outer lock every caller holds (zfcp's erp_lock two
+			// calls up)
+			if g != h.Class && g != to && !slices.Contains(gates, g) {
+				gates = append(gates, g)
+			}
+		}
 		k := [2]int32{h.Class, to}
 		if e, ok := lo.Edges[k]; ok {
 			// an excuse holds only if every witness has it; the witness
@@ -493,4 +500,60 @@ func (p *Program) probeOnlySet() map[int32]bool {
 		}
 	}
 	return only
+}
+
+// EntryHeld returns the typed locks held on every call of function id
+// (through its callers, transitively): the outer locks its own
+// acquisitions are taken under. A function with no callers, or one whose
+// address is stored (it may be called from anywhere), has none.
+func (p *Program) EntryHeld(id int32) []int32 {
+	if p.entryHeld == nil {
+		p.entryHeld = p.computeEntryHeld()
+	}
+	return p.entryHeld[id]
+}
+
+func (p *Program) computeEntryHeld() [][]int32 {
+	n := len(p.Funcs)
+	out := make([][]int32, n)
+	done := make([]bool, n)
+	callers := p.Callers(false)
+	comps := p.sccs() // callees first: walk them backwards, callers first
+	for ci := len(comps) - 1; ci >= 0; ci-- {
+		for _, id := range comps[ci] {
+			done[id] = true // a caller inside the component is unknown: none
+			f := p.Funcs[id]
+			if len(callers[id]) == 0 || len(p.storedComps[id]) > 0 {
+				continue // a root: nothing is known to be held
+			}
+			var acc []int32
+			for k, e := range callers[id] {
+				c := p.Funcs[e.Caller]
+				s := &c.Sites[e.Site]
+				if _, cb := p.IsCallback(c, e.Site, f.ID); s.Indirect || s.Dropped || cb || e.Caller == id {
+					acc = nil // called through a pointer, by a helper, or itself
+					break
+				}
+				var here []int32
+				for _, h := range s.Held {
+					if p.Classes[h.Class].Typed && !h.Trylock {
+						here = append(here, h.Class)
+					}
+				}
+				if done[e.Caller] {
+					here = append(here, out[e.Caller]...)
+				}
+				if k == 0 {
+					acc = here
+				} else {
+					acc = slices.DeleteFunc(acc, func(x int32) bool { return !slices.Contains(here, x) })
+				}
+				if len(acc) == 0 {
+					break
+				}
+			}
+			out[id] = acc
+		}
+	}
+	return out
 }

@@ -238,6 +238,8 @@ type Program struct {
 	probeOnly map[int32]bool
 	// atomicParams: see AtomicParams
 	atomicParams map[int32]map[int]AtomicCall
+	// entryHeld: see EntryHeld
+	entryHeld [][]int32
 	// smallDefs: the definitions of each struct name with at most
 	// maxPartFields fields (drivers reuse names: qlcnic's struct __queue
 	// is not r8188eu's)
