@@ -142,3 +142,49 @@ func TestResolvePerArch(t *testing.T) {
 	check("g", "arm_only")                                  // another architecture's never stands in
 	check("h", "hidden")                                    // another file's static
 }
+
+// A part (a small struct two or more fields embed) has one lock class per
+// embedding; a pointer to the part names the part's own class, which may
+// be any embedding's. FieldOf, for call resolution, does not split.
+func TestPartClasses(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.c"), []byte(`
+struct q { spinlock_t lock; struct list_head head; };
+struct mlme { spinlock_t lock; struct q scanned; struct q pending; };
+struct cmdp { struct q cmds; };
+static struct q free_q;
+
+void f(struct mlme *m, struct cmdp *c, struct q *any)
+{
+	struct q *local = &m->pending;
+}
+`), 0o644)
+	p, _, err := Load(context.Background(), []string{dir}, LoadOptions{Jobs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := p.Funcs[p.FuncIDs([]string{"f"})[0]]
+	for expr, want := range map[string]string{
+		"&m->scanned.lock": "mlme.scanned.lock",
+		"&c->cmds.lock":    "cmdp.cmds.lock",
+		"&any->lock":       "q.lock",
+		"&free_q.lock":     "free_q.lock",
+		"&local->lock":     "mlme.pending.lock",
+		"&m->lock":         "mlme.lock",
+	} {
+		if got, typed := p.LockClass(f, expr); got != want || !typed {
+			t.Errorf("LockClass(%q) = %q (typed %v), want %q", expr, got, typed, want)
+		}
+	}
+	if owner, field, ok := p.FieldOf(f, "&m->scanned.lock"); !ok || owner != "q" || field != "lock" {
+		t.Errorf("FieldOf = %s.%s %v, want q.lock", owner, field, ok)
+	}
+	gen := p.Class("q.lock", "spinlock", true)
+	a, b := p.Class("mlme.scanned.lock", "spinlock", true), p.Class("cmdp.cmds.lock", "spinlock", true)
+	if !p.MayAlias(a, gen) || !p.MayAlias(gen, b) || p.MayAlias(a, b) {
+		t.Error("an embedding may be the pointer class's lock; two embeddings never are one")
+	}
+	if !p.Classes[gen].Shared || p.Canon(a) != gen {
+		t.Error("the pointer class is shared and canonical for its embeddings")
+	}
+}
