@@ -1014,19 +1014,20 @@ func (p *Program) memberValue(f *Func, si int32, arg, field string, env map[stri
 		}
 		// set by the initializer: known when it gives a constant or a
 		// name the path knows (`.flags = flags`), and nothing changes it
-		if !hasVal || slices.Contains(f.Src.MemberSets, name+"."+first) || p.changedBefore(f, si, name, first, false) {
+		// but `|=` of named bits, which it may then carry (`cmd.flags |=
+		// CMD_WANT_SKB` on one branch)
+		if !hasVal || p.changedBefore(f, si, name, first, false) {
 			return ""
 		}
-		for _, mv := range f.Src.MemberVals {
-			if strings.HasPrefix(mv, name+"."+first+"\x00") {
-				return ""
-			}
+		grown, ok := memberGrown(f, name+"."+first)
+		if !ok {
+			return ""
 		}
 		v := substitute(val, env)
 		if !p.isConstArg(v) || field != first {
 			return ""
 		}
-		return v
+		return withMaybe(v, grown)
 	}
 	if p.changedBefore(f, si, name, first, false) {
 		return ""
@@ -1363,4 +1364,23 @@ func sameMask(parts []string) string {
 		return ""
 	}
 	return base + " & (" + strings.Join(bits, " | ") + ")"
+}
+
+// memberGrown tells how the body changes member mem ("local.member") of a
+// struct local after its initializer: not at all (""), or only by `|=`
+// of named bits ("X|Y"); ok is false for any other change.
+func memberGrown(f *Func, mem string) (bits string, ok bool) {
+	if !slices.Contains(f.Src.MemberSets, mem) {
+		return "", true
+	}
+	for _, mv := range f.Src.MemberVals {
+		parts := strings.Split(mv, "\x00")
+		if len(parts) == 4 && parts[0] == mem {
+			if parts[1] != "" || parts[3] == "" {
+				return "", false // assigned a value
+			}
+			return parts[3], true
+		}
+	}
+	return "", false
 }
