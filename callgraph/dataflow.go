@@ -242,7 +242,17 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 					own = false
 					p.release(st, c)
 					addRel(st, c)
-				} else if !p.release(st, c) && !own {
+				} else if released := p.release(st, c); released {
+					// this function's own hold, dropped
+				} else if own && pr.IRQOn && !pr.IRQForceOn {
+					// a lock the function also takes itself, not held here:
+					// the caller's, released with the caller's flags on
+					// this path (vgic_queue_irq_unlock() retakes it in its
+					// retry loop)
+					if k := len(n.Args); k > 1 && paramNamed(f, strings.TrimSpace(n.Args[k-1])) >= 0 {
+						st.irq = irqRestored
+					}
+				} else if !own {
 					relUnknown[c] = true
 					addRel(st, c)
 					switch {
@@ -250,6 +260,12 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 						// unlock_task_sighand(): the flags come from
 						// the caller's lock helper
 						st.irq = st.prevIRQ
+						if k := len(n.Args); k > 1 && paramNamed(f, strings.TrimSpace(n.Args[k-1])) >= 0 {
+							// the caller's lock released with the
+							// caller's flags (vgic_queue_irq_unlock(kvm,
+							// irq, flags)): what the caller saved is back
+							st.irq = irqRestored
+						}
 					case pr.IRQOn:
 						st.irq = irqOn
 					}
