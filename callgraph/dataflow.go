@@ -356,16 +356,6 @@ func (p *Program) transfer(f *Func, si int32, st *state, relUnknown map[int32]bo
 			addRel(st, c)
 		}
 	}
-	for _, a := range t0.Src.Annots {
-		// `__releases(vmf->ptl)`: the callee declares it returns with
-		// that lock of its argument released (wp_page_reuse())
-		if !strings.HasPrefix(a.Kind, "__releases") {
-			continue
-		}
-		if c, ok := p.annotClass(f, n, t0, a.Arg); ok && lastHeld(st, c) >= 0 {
-			p.release(st, c)
-		}
-	}
 	for _, h := range t0.ExitHeld {
 		if !p.Classes[h.Class].Typed {
 			continue
@@ -752,30 +742,4 @@ func (p *Program) noFaultCalls() {
 			f.NoFaultCalls = calls[i] == 1
 		}
 	}
-}
-
-// annotClass names, in caller f at call n of t, the lock a sparse context
-// annotation of t names (`__releases(vmf->ptl)` with vmf t's parameter is
-// the argument's ptl; a global names itself).
-func (p *Program) annotClass(f *Func, n *parser.Node, t *Func, arg string) (int32, bool) {
-	arg = strings.TrimSpace(arg)
-	expr := arg
-	if i, path := paramPath(t, arg); i >= 0 {
-		if i >= len(n.Args) {
-			return -1, false
-		}
-		expr = argLock(n.Args[i], path)
-	} else if strings.Contains(arg, "->") || strings.Contains(arg, ".") {
-		return -1, false // through a local of the callee
-	}
-	name, typed := p.LockClass(f, expr)
-	if !typed {
-		return -1, false
-	}
-	for _, key := range []string{name, name + "\x00sleeping"} {
-		if id, ok := p.classIdx[key]; ok {
-			return id, true
-		}
-	}
-	return -1, false
 }

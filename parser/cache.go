@@ -11,7 +11,7 @@ import (
 // FactsVersion names the shape of the facts ParseFile extracts. Bump it
 // whenever the parser's output changes (a new field, a CFG fix): cached
 // facts of another version are never read.
-const FactsVersion = "f35"
+const FactsVersion = "f34"
 
 // Cache keeps the facts of parsed files on disk, keyed by the hash of the
 // file's content, so that an unchanged file is never parsed twice. Facts

@@ -38,21 +38,8 @@ func (x *extractor) functions(root *sitter.Node, fns []*sitter.Node) {
 				f.ReturnType = ""
 			}
 		}
-		// the annotations follow the parameter list: tree-sitter puts
-		// them in the function_declarator, or (after an attribute) in the
-		// definition itself
-		kids := func(n *sitter.Node) []*sitter.Node {
-			var out []*sitter.Node
-			for i := 0; i < int(n.ChildCount()); i++ {
-				out = append(out, n.Child(i))
-			}
-			return out
-		}
-		items := kids(fn)
-		if d := fn.ChildByFieldName("declarator"); d != nil && sym.has("function_declarator", d) {
-			items = append(items, kids(d)...)
-		}
-		for _, ch := range items {
+		for i := 0; i < int(fn.ChildCount()); i++ {
+			ch := fn.Child(i)
 			switch {
 			case sym.has("storage_class_specifier", ch):
 				if x.text(ch) == "static" {

@@ -80,11 +80,3 @@ void g(struct priv *pr)
 		t.Errorf("calls %v: an iterator-named call ending in ';' is a call", calls)
 	}
 }
-
-// Sparse context annotations after the parameter list are kept.
-func TestContextAnnots(t *testing.T) {
-	f := parse(t, "static void reuse(struct vf *vmf)\n\t__releases(vmf->ptl)\n{\n\tx();\n}\n")
-	if len(f.Funcs) != 1 || len(f.Funcs[0].Annots) != 1 || f.Funcs[0].Annots[0].Kind != "__releases" || f.Funcs[0].Annots[0].Arg != "vmf->ptl" {
-		t.Fatalf("annotations %+v", f.Funcs)
-	}
-}
