@@ -445,18 +445,7 @@ func (p *Program) definedNear(fi int32, name string) bool {
 			p.dirFiles[d] = append(p.dirFiles[d], int32(i))
 		}
 	}
-	defines := func(i int32) bool {
-		f := p.Files[i]
-		if p.macros[i][name] {
-			return true
-		}
-		for _, c := range f.Consts {
-			if n, _, _ := strings.Cut(c, "="); n == name {
-				return true
-			}
-		}
-		return false
-	}
+	defines := func(i int32) bool { return p.macros[i][name] || p.fileConst(i, name) != "" }
 	if defines(fi) {
 		return true
 	}

@@ -1,6 +1,7 @@
 package callgraph
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -148,7 +149,7 @@ func (p *Program) linkCallbacks() {
 					continue
 				}
 				for _, id := range p.Resolve(name, f.File) {
-					if !containsID(s.Targets, id) && !containsID(cbs, id) {
+					if !slices.Contains(s.Targets, id) && !slices.Contains(cbs, id) {
 						cbs = append(cbs, id)
 						how = append(how, Callback{Helper: s.Callee, Param: p.helperParam(s.Targets, calls, j), LastRef: lastRef[s.Callee]})
 					}
@@ -199,15 +200,6 @@ func funcArg(a string) string {
 		return ""
 	}
 	return a
-}
-
-func containsID(xs []int32, x int32) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // ArgTargets are the targets of a site that take its arguments: the

@@ -171,7 +171,25 @@ type CallEdge struct{ Caller, Site int32 }
 // Callers indexes, for every function, the reached calls of it (through
 // direct calls only, or function pointers too), skipping calls past a
 // dropped caller context and calls of barrier functions.
+//
+// Once the dataflow has settled every site (Reached, Dropped), the two
+// indexes are built once and shared: read them, never change them.
 func (p *Program) Callers(direct bool) [][]CallEdge {
+	k := 0
+	if direct {
+		k = 1
+	}
+	if p.settled && p.callersMemo[k] != nil {
+		return p.callersMemo[k]
+	}
+	out := p.buildCallers(direct)
+	if p.settled {
+		p.callersMemo[k] = out
+	}
+	return out
+}
+
+func (p *Program) buildCallers(direct bool) [][]CallEdge {
 	out := make([][]CallEdge, len(p.Funcs))
 	for _, f := range p.Funcs {
 		for si := range f.Sites {

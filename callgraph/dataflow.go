@@ -22,6 +22,7 @@ func (p *Program) analyze() {
 		f.WakeQueue = wq[f.Src.Name]
 	}
 	comps := p.sccs()
+	p.comps = comps
 	for _, comp := range comps {
 		for _, id := range comp {
 			p.dataflow(p.Funcs[id])
@@ -35,6 +36,8 @@ func (p *Program) analyze() {
 			}
 		}
 	}
+	// every site's state is final: caller indexes can be shared
+	p.settled = true
 	p.writeLocks()
 	p.noFaultCalls()
 	p.effects()

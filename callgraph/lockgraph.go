@@ -518,7 +518,7 @@ func (p *Program) computeEntryHeld() [][]int32 {
 	out := make([][]int32, n)
 	done := make([]bool, n)
 	callers := p.Callers(false)
-	comps := p.sccs() // callees first: walk them backwards, callers first
+	comps := p.comps // callees first (see analyze): walk them backwards, callers first
 	for ci := len(comps) - 1; ci >= 0; ci-- {
 		for _, id := range comps[ci] {
 			done[id] = true // a caller inside the component is unknown: none

@@ -240,6 +240,12 @@ type Program struct {
 	atomicParams map[int32]map[int]AtomicCall
 	// entryHeld: see EntryHeld
 	entryHeld [][]int32
+	// comps: the direct-call components in callee-first order (analyze);
+	// settled: the dataflow is done; callersMemo: Callers(false|true)
+	// from then on
+	comps       [][]int32
+	settled     bool
+	callersMemo [2][][]CallEdge
 	// smallDefs: the definitions of each struct name with at most
 	// maxPartFields fields (drivers reuse names: qlcnic's struct __queue
 	// is not r8188eu's)

@@ -450,8 +450,8 @@ func clearedFlag(expr, w string) bool {
 		}
 		at := i + j
 		i = at + len(w)
-		before := at == 0 || !isWordByte(expr[at-1])
-		after := i == len(expr) || !isWordByte(expr[i])
+		before := at == 0 || !isWord(expr[at-1])
+		after := i == len(expr) || !isWord(expr[i])
 		if !before || !after {
 			continue
 		}
@@ -467,9 +467,6 @@ func clearedFlag(expr, w string) bool {
 	return seen
 }
 
-func isWordByte(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
 
 func splitWords(s string) []string {
 	var out []string

@@ -458,9 +458,13 @@ func droppedAtEnd(c *Context, f *callgraph.Func, s *callgraph.Site, path []callg
 		return false
 	}
 	name, typed := c.P.LockClass(lf, args[0])
-	if !typed {
-		return false
-	}
+	return typed && onlyAtomicLock(c, s, name)
+}
+
+// onlyAtomicLock reports whether the one lock making site s atomic is of
+// class name, taken without disabling IRQs (a mutex held around it does
+// not make the site atomic).
+func onlyAtomicLock(c *Context, s *callgraph.Site, name string) bool {
 	n := 0
 	for _, h := range s.Held {
 		if !c.P.K.Atomic(c.P.Classes[h.Class].Kind) {
@@ -482,17 +486,5 @@ func onlyLockPassed(c *Context, f *callgraph.Func, s *callgraph.Site) bool {
 		return false
 	}
 	name, _ := c.P.LockClass(f, args[0])
-	// the spinning locks held: exactly the one passed (a mutex held
-	// around it does not make the site atomic)
-	n := 0
-	for _, h := range s.Held {
-		if !c.P.K.Spinning(c.P.Classes[h.Class].Kind) {
-			continue
-		}
-		n++
-		if c.P.Classes[h.Class].Name != name || h.IRQOff {
-			return false
-		}
-	}
-	return n == 1
+	return onlyAtomicLock(c, s, name)
 }
