@@ -467,7 +467,6 @@ func clearedFlag(expr, w string) bool {
 	return seen
 }
 
-
 func splitWords(s string) []string {
 	var out []string
 	start := -1
