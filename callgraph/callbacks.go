@@ -54,8 +54,9 @@ func (p *Program) paramCalls() map[int32]uint64 {
 	if len(work) == 0 {
 		return calls
 	}
-	// callers over direct calls, to pass the summary up
-	callers := make(map[int32][]CallEdge)
+	// callers over direct calls (the dataflow has not run yet: every
+	// site counts), to pass the summary up
+	callers := make([][]CallEdge, len(p.Funcs))
 	for _, f := range p.Funcs {
 		for si := range f.Sites {
 			s := &f.Sites[si]
@@ -67,27 +68,15 @@ func (p *Program) paramCalls() map[int32]uint64 {
 			}
 		}
 	}
-	for len(work) > 0 {
-		g := work[0]
-		work = work[1:]
-		for _, e := range callers[g] {
-			f := p.Funcs[e.Caller]
-			n := &f.Src.Nodes[f.Sites[e.Site].Node]
-			var bits uint64
-			for j, a := range n.Args {
-				if j >= maxParamBits || calls[g]&(1<<uint(j)) == 0 {
-					continue
-				}
-				if i := paramNamed(f, strings.TrimSpace(a)); i >= 0 {
-					bits |= 1 << uint(i)
-				}
-			}
-			if bits&^calls[f.ID] != 0 {
-				calls[f.ID] |= bits
-				work = append(work, f.ID)
-			}
+	p.passParamsUp(callers, work, func(g int32, k int) bool {
+		return k < maxParamBits && calls[g]&(1<<uint(k)) != 0
+	}, func(f int32, i int, g int32, k int) bool {
+		if calls[f]&(1<<uint(i)) != 0 {
+			return false
 		}
-	}
+		calls[f] |= 1 << uint(i)
+		return true
+	})
 	return calls
 }
 
@@ -300,23 +289,35 @@ func (p *Program) AtomicParams() map[int32]map[int]AtomicCall {
 			}
 		}
 	}
-	callers := p.Callers(true)
+	p.passParamsUp(p.Callers(true), work, func(g int32, k int) bool {
+		_, ok := out[g][k]
+		return ok
+	}, func(f int32, i int, g int32, k int) bool {
+		return add(f, i, out[g][k])
+	})
+	p.atomicParams = out
+	return out
+}
+
+// passParamsUp hands a fact about functions' parameters up the call
+// graph: for each function g in work and each call of it that passes its
+// caller f's own parameter i unchanged as argument k where has(g, k),
+// mark(f, i, g, k); a caller newly marked is handed up in turn.
+func (p *Program) passParamsUp(callers [][]CallEdge, work []int32, has func(g int32, k int) bool, mark func(f int32, i int, g int32, k int) bool) {
 	for len(work) > 0 {
 		g := work[0]
 		work = work[1:]
 		for _, e := range callers[g] {
 			f := p.Funcs[e.Caller]
 			n := &f.Src.Nodes[f.Sites[e.Site].Node]
-			for k, a := range out[g] {
-				if k >= len(n.Args) {
+			for k, a := range n.Args {
+				if !has(g, k) {
 					continue
 				}
-				if i := paramNamed(f, strings.TrimSpace(n.Args[k])); i >= 0 && add(f.ID, i, a) {
+				if i := paramNamed(f, strings.TrimSpace(a)); i >= 0 && mark(f.ID, i, g, k) {
 					work = append(work, f.ID)
 				}
 			}
 		}
 	}
-	p.atomicParams = out
-	return out
 }

@@ -49,8 +49,7 @@ sleep_gfp = { vendor_alloc = 1 }
 
 // Lock classes are named as lockdep does, through types.
 func TestLockClass(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "a.c"), []byte(`
+	p, f := classesOf(t, `
 struct mm_struct { struct rw_semaphore mmap_sem; };
 struct task_struct { struct mm_struct *mm; raw_spinlock_t pi_lock; };
 struct cpu_stopper { raw_spinlock_t lock; };
@@ -62,13 +61,7 @@ void f(struct task_struct *p, stopper_t *st, spinlock_t *lp, int cpu)
 {
 	struct cpu_stopper *stopper = &per_cpu(cpu_stopper, cpu);
 }
-`), 0o644)
-	p, _, err := Load(context.Background(), []string{dir}, LoadOptions{Jobs: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := p.Funcs[p.FuncIDs([]string{"f"})[0]]
-	for expr, want := range map[string]string{
+`, map[string]string{
 		"&stopper->lock":                  "cpu_stopper.lock",
 		"&per_cpu(cpu_stopper, cpu).lock": "cpu_stopper.lock",
 		"&st->lock":                       "cpu_stopper.lock",
@@ -76,11 +69,7 @@ void f(struct task_struct *p, stopper_t *st, spinlock_t *lp, int cpu)
 		"&(p)->pi_lock":                   "task_struct.pi_lock",
 		"&current->pi_lock":               "task_struct.pi_lock",
 		"&foo_lock":                       "foo_lock",
-	} {
-		if got, typed := p.LockClass(f, expr); got != want || !typed {
-			t.Errorf("LockClass(%q) = %q (typed %v), want %q", expr, got, typed, want)
-		}
-	}
+	})
 	if _, typed := p.LockClass(f, "lp"); typed {
 		t.Error("a bare lock pointer parameter cannot be typed to a class")
 	}
@@ -147,8 +136,7 @@ func TestResolvePerArch(t *testing.T) {
 // embedding; a pointer to the part names the part's own class, which may
 // be any embedding's. FieldOf, for call resolution, does not split.
 func TestPartClasses(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "a.c"), []byte(`
+	p, f := classesOf(t, `
 struct q { spinlock_t lock; struct list_head head; };
 struct mlme { spinlock_t lock; struct q scanned; struct q pending; };
 struct cmdp { struct q cmds; };
@@ -158,24 +146,14 @@ void f(struct mlme *m, struct cmdp *c, struct q *any)
 {
 	struct q *local = &m->pending;
 }
-`), 0o644)
-	p, _, err := Load(context.Background(), []string{dir}, LoadOptions{Jobs: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := p.Funcs[p.FuncIDs([]string{"f"})[0]]
-	for expr, want := range map[string]string{
+`, map[string]string{
 		"&m->scanned.lock": "mlme.scanned.lock",
 		"&c->cmds.lock":    "cmdp.cmds.lock",
 		"&any->lock":       "q.lock",
 		"&free_q.lock":     "free_q.lock",
 		"&local->lock":     "mlme.pending.lock",
 		"&m->lock":         "mlme.lock",
-	} {
-		if got, typed := p.LockClass(f, expr); got != want || !typed {
-			t.Errorf("LockClass(%q) = %q (typed %v), want %q", expr, got, typed, want)
-		}
-	}
+	})
 	if owner, field, ok := p.FieldOf(f, "&m->scanned.lock"); !ok || owner != "q" || field != "lock" {
 		t.Errorf("FieldOf = %s.%s %v, want q.lock", owner, field, ok)
 	}
@@ -187,4 +165,23 @@ void f(struct mlme *m, struct cmdp *c, struct q *any)
 	if !p.Classes[gen].Shared || p.Canon(a) != gen {
 		t.Error("the pointer class is shared and canonical for its embeddings")
 	}
+}
+
+// classesOf writes src as a.c in a temporary tree, loads it, and checks
+// the lock class of each expression as used in function f.
+func classesOf(t *testing.T, src string, want map[string]string) (*Program, *Func) {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.c"), []byte(src), 0o644)
+	p, _, err := Load(context.Background(), []string{dir}, LoadOptions{Jobs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := p.Funcs[p.FuncIDs([]string{"f"})[0]]
+	for expr, w := range want {
+		if got, typed := p.LockClass(f, expr); got != w || !typed {
+			t.Errorf("LockClass(%q) = %q (typed %v), want %q", expr, got, typed, w)
+		}
+	}
+	return p, f
 }
